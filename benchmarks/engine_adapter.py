@@ -39,12 +39,12 @@ class ExchangeEngineAdapter(Adapter):
         head = itemgetter(slice(0, 4))  # raw fill -> (taker, maker, price, qty)
 
         def add_limit(oid, side, price, qty):
-            fills = []
+            fills: list[tuple] = []
             execute(oid, None, side, qty, price, MODE_REST, fills)
             return list(map(head, fills)) if fills else fills
 
         def add_market(oid, side, qty):
-            fills = []
+            fills: list[tuple] = []
             execute(oid, None, side, qty, _NO_BOUND[side], MODE_MARKET, fills)
             return list(map(head, fills)) if fills else fills
 

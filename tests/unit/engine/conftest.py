@@ -1,0 +1,8 @@
+import pytest
+
+from exchange.domain.engine import OrderBook
+
+
+@pytest.fixture
+def book() -> OrderBook:
+    return OrderBook("ACME")
