@@ -4,14 +4,13 @@ Load it with ``python ../shared/bench/bench_peers.py --adapter-file benchmarks/e
 from the project root. It finds the engine by itself: ``<repo>/layers/shared`` is put on sys.path.
 
 The timed glue calls :meth:`OrderBook.execute` (the matching algorithm that ``submit`` validates
-and wraps) and :meth:`OrderBook.remove` (which ``cancel`` wraps), and turns the engine's fills
-``(taker, maker, price, qty, maker_user, taker_rem, maker_rem)`` into the harness's
-``(taker, maker, price, qty)``.
+and wraps) and :meth:`OrderBook.remove` (which ``cancel`` wraps). ``execute`` reports each fill
+as a ``(taker, maker, price, qty)`` trade, which is already the harness's format, and its
+per-fill details (maker user, remaining quantities) only when asked for: here they are not.
 """
 
 import os
 import sys
-from operator import itemgetter
 
 from bench_peers import BUY, SELL, Adapter
 
@@ -36,17 +35,15 @@ class ExchangeEngineAdapter(Adapter):
         execute = self.book.execute
         remove = self.book.remove
 
-        head = itemgetter(slice(0, 4))  # raw fill -> (taker, maker, price, qty)
-
         def add_limit(oid, side, price, qty):
             fills: list[tuple] = []
             execute(oid, None, side, qty, price, MODE_REST, fills)
-            return list(map(head, fills)) if fills else fills
+            return fills
 
         def add_market(oid, side, qty):
             fills: list[tuple] = []
             execute(oid, None, side, qty, _NO_BOUND[side], MODE_MARKET, fills)
-            return list(map(head, fills)) if fills else fills
+            return fills
 
         def cancel(oid):
             remove(oid)

@@ -67,8 +67,10 @@ _TIF_MODE = {"gtc": MODE_REST, "day": MODE_REST, "ioc": MODE_IOC, "fok": MODE_FO
 
 OrderId = Hashable
 UserId = Hashable | None
-# (taker_id, maker_id, price, qty, maker_user_id, taker_remaining, maker_remaining)
-RawFill = tuple[Any, Any, Any, int, int, int, int]
+# a trade: (taker_id, maker_id, price, qty)
+Trade = tuple[Any, Any, int, int]
+# what else a Fill says about it: (maker_user_id, taker_remaining, maker_remaining)
+TradeDetail = tuple[Any, int, int]
 # (order_id, user_id, side, price, remaining_qty)
 RestingOrder = tuple[Any, Any, int, int, int]
 # (price, total_qty, order_count)
@@ -167,12 +169,13 @@ class OrderBook:
         if order_id in self._orders:
             raise ValueError(f"order {order_id!r} is already resting")
 
-        fills: list[RawFill] = []
-        reason = self.execute(order_id, user_id, side, qty, price, mode, fills)
+        trades: list[Trade] = []
+        details: list[TradeDetail] = []
+        reason = self.execute(order_id, user_id, side, qty, price, mode, trades, details)
         events: list[Event] = [Accepted(order_id)]
-        remaining = fills[-1][5] if fills else qty
-        for f in fills:
-            events.append(Fill(f[0], f[1], f[4], f[2], f[3], f[5], f[6]))
+        remaining = details[-1][1] if details else qty
+        for (taker, maker, px, q), (maker_user, taker_left, maker_left) in zip(trades, details, strict=True):
+            events.append(Fill(taker, maker, maker_user, px, q, taker_left, maker_left))
         if remaining:
             if reason is None:
                 events.append(Rested(order_id, side, price, remaining))
@@ -299,15 +302,24 @@ class OrderBook:
 
     # ------------------------------------------------------------------ low level (hot path)
     def execute(
-        self, order_id: Any, user_id: Any, side: int, qty: int, price: int, mode: int, fills: list[RawFill]
+        self,
+        order_id: Any,
+        user_id: Any,
+        side: int,
+        qty: int,
+        price: int,
+        mode: int,
+        trades: list[Trade],
+        details: list[TradeDetail] | None = None,
     ) -> str | None:
         """The matching algorithm itself, without validation (``submit`` validates and wraps it).
 
-        Appends the fills, in execution order, to ``fills`` as plain tuples
-        ``(taker_id, maker_id, price, qty, maker_user_id, taker_remaining, maker_remaining)``.
-        Returns the cancel reason of the unfilled remainder, or ``None`` when nothing remains or
-        the remainder now rests. ``mode`` is one of ``MODE_REST``, ``MODE_IOC``, ``MODE_FOK``,
-        ``MODE_MARKET`` (then ``price`` is the order's price bound).
+        Appends each fill, in execution order, to ``trades`` as ``(taker_id, maker_id, price,
+        qty)`` and, if ``details`` is a list, to it the matching ``(maker_user_id,
+        taker_remaining, maker_remaining)``. Returns the cancel reason of the unfilled remainder,
+        or ``None`` when nothing remains or the remainder now rests. ``mode`` is one of
+        ``MODE_REST``, ``MODE_IOC``, ``MODE_FOK``, ``MODE_MARKET`` (then ``price`` is the order's
+        price bound).
         """
         opp = side ^ 1
         okeys = self._keys[opp]
@@ -334,7 +346,9 @@ class OrderBook:
                 if mq <= rem:
                     rem -= mq
                     del orders[mid]
-                    fills.append((order_id, mid, p, mq, muid, rem, 0))
+                    trades.append((order_id, mid, p, mq))
+                    if details is not None:
+                        details.append((muid, rem, 0))
                     c = lvl[1] - 1
                     if c:
                         lvl[1] = c
@@ -351,7 +365,9 @@ class OrderBook:
                     mq -= rem
                     e[0] = mq
                     lvl[0] -= rem
-                    fills.append((order_id, mid, p, rem, muid, 0, mq))
+                    trades.append((order_id, mid, p, rem))
+                    if details is not None:
+                        details.append((muid, 0, mq))
                     rem = 0
         if not rem:
             return None
