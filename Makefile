@@ -1,0 +1,54 @@
+# The README's two commands: `make run` (the local stack) and `make test` (everything CI runs).
+# Each sets itself up on a fresh machine: virtual environments from pinned requirements, made on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+# `sam build` for python3.12 finds it through pyenv; the app itself also runs on 3.11.
+export PYENV_VERSION ?= 3.11.7:3.12.1
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test lint unit integration e2e check-template bench-engine clean
+
+$(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt functions/api/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m local_stack
+
+test: $(VENV)/.installed $(SAM_VENV)/.installed lint check-template
+	$(PY) -m pytest tests
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+check-template: $(VENV)/.installed $(SAM_VENV)/.installed
+	bash tools/check_template.sh
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(PY) -m pytest tests/integration
+
+e2e: $(VENV)/.installed
+	$(PY) -m pytest tests/e2e
+
+bench-engine: $(VENV)/.installed
+	$(PY) benchmarks/run_engine_bench.py
+
+clean:
+	rm -rf .aws-sam .hypothesis .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,35 @@
+"""/api/portfolio: the caller's cash, holdings, P&L and fills."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api_app.deps import PrincipalDep, ServicesDep
+from api_app.schemas import ErrorEnvelope, FillListOut, PortfolioOut
+from exchange import keys
+from exchange.domain.errors import ValidationFailed
+from exchange.usecases.orders import decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/api/portfolio", tags=["portfolio"])
+ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorEnvelope} for c in (401, 422)}
+
+
+@router.get("", response_model=PortfolioOut, responses=ERRORS)
+def portfolio(p: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
+    return svc.portfolio.view(p.user_id)
+
+
+@router.get("/fills", response_model=FillListOut, responses=ERRORS)
+def fills(
+    p: PrincipalDep,
+    svc: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> dict[str, Any]:
+    start = decode_cursor(cursor)
+    if start is not None and start.get("gsi1pk") != keys.user_fills_gsi(p.user_id):
+        raise ValidationFailed("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}])
+    items, last = svc.portfolio.fills(p.user_id, limit, start)
+    return {"fills": items, "next_cursor": encode_cursor(last)}

@@ -1,0 +1,258 @@
+"""Request and response bodies of the contract (../shared/API.md), for validation and OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from exchange.domain.money import MoneyFormatError, to_cents
+
+
+def _cents(value: Any) -> int:
+    try:
+        return to_cents(value)
+    except MoneyFormatError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+Cents = Annotated[int, BeforeValidator(_cents)]
+Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["101.25"])]
+PriceIn = Annotated[Cents, Field(json_schema_extra={"anyOf": [{"type": "string"}, {"type": "number"}]})]
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,8}$")]
+SafeText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+# ---------------------------------------------------------------- auth
+class RegisterIn(Strict):
+    email: EmailStr
+    password: Annotated[str, StringConstraints(min_length=8, max_length=128)]
+    display_name: SafeText | None = None
+
+
+class LoginIn(Strict):
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    display_name: str | None
+    role: Literal["trader", "admin"]
+    created_at: str
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    csrf_token: str
+
+
+# ---------------------------------------------------------------- orders
+class OrderIn(Strict):
+    symbol: Symbol
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "market"]
+    quantity: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+    limit_price: PriceIn | None = None
+    time_in_force: Literal["gtc", "day", "ioc", "fok"] | None = None
+    client_order_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+
+    @model_validator(mode="after")
+    def _type_rules(self) -> OrderIn:
+        if self.type == "limit":
+            if self.limit_price is None:
+                raise ValueError("limit_price is required for a limit order")
+            if self.time_in_force is None:
+                self.time_in_force = "gtc"
+        else:
+            if self.limit_price is not None:
+                raise ValueError("limit_price is not allowed for a market order")
+            if self.time_in_force not in (None, "ioc"):
+                raise ValueError("a market order takes only time_in_force ioc")
+            self.time_in_force = "ioc"
+        return self
+
+
+class FillOut(BaseModel):
+    trade_id: str
+    price: Money
+    quantity: int
+    liquidity: Literal["maker", "taker"]
+    executed_at: str
+
+
+class OrderOut(BaseModel):
+    id: str
+    client_order_id: str | None
+    symbol: str
+    side: Literal["buy", "sell"]
+    type: Literal["limit", "market"]
+    time_in_force: Literal["gtc", "day", "ioc", "fok"]
+    quantity: int
+    limit_price: Money | None
+    filled_quantity: int
+    remaining_quantity: int
+    average_fill_price: Money | None
+    status: Literal["pending", "open", "partially_filled", "filled", "cancelled", "expired", "rejected"]
+    cancel_requested: bool
+    reserved_cash: Money
+    reserved_quantity: int
+    price_bound: Money | None
+    cancel_reason: str | None
+    created_at: str
+    updated_at: str
+    fills: list[FillOut] | None = None
+
+
+class OrderListOut(BaseModel):
+    orders: list[OrderOut]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------- market
+class LevelOut(BaseModel):
+    price: Money
+    quantity: int
+    orders: int
+
+
+class OrderBookOut(BaseModel):
+    symbol: str
+    bids: list[LevelOut]
+    asks: list[LevelOut]
+    sequence: int
+    timestamp: str | None
+
+
+class StockOut(BaseModel):
+    symbol: str
+    name: str
+    tick_size: Money
+    last_price: Money | None
+    reference_price: Money
+    open: Money | None
+    high: Money | None
+    low: Money | None
+    volume: int
+    change_percent: str | None
+    best_bid: Money | None
+    best_ask: Money | None
+    updated_at: str
+
+
+class StockListOut(BaseModel):
+    stocks: list[StockOut]
+
+
+class TradeOut(BaseModel):
+    id: str
+    price: Money
+    quantity: int
+    aggressor_side: Literal["buy", "sell"]
+    executed_at: str
+
+
+class TradeListOut(BaseModel):
+    trades: list[TradeOut]
+
+
+class CandleOut(BaseModel):
+    start: str
+    open: Money
+    high: Money
+    low: Money
+    close: Money
+    volume: int
+
+
+class CandleListOut(BaseModel):
+    candles: list[CandleOut]
+
+
+# ---------------------------------------------------------------- portfolio
+class CashOut(BaseModel):
+    available: Money
+    reserved: Money
+    total: Money
+
+
+class HoldingOut(BaseModel):
+    symbol: str
+    quantity: int
+    available_quantity: int
+    reserved_quantity: int
+    average_cost: Money
+    last_price: Money | None
+    market_value: Money
+    unrealized_pnl: Money
+
+
+class PortfolioOut(BaseModel):
+    cash: CashOut
+    holdings: list[HoldingOut]
+    realized_pnl: Money
+    equity: Money
+
+
+class UserFillOut(FillOut):
+    order_id: str
+    symbol: str
+    side: Literal["buy", "sell"]
+
+
+class FillListOut(BaseModel):
+    fills: list[UserFillOut]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------- admin
+class StockIn(Strict):
+    symbol: Symbol
+    name: SafeText
+    reference_price: PriceIn
+    tick_size: PriceIn = 1
+
+    @model_validator(mode="after")
+    def _tick(self) -> StockIn:
+        if self.reference_price % self.tick_size:
+            raise ValueError("reference_price must be a multiple of tick_size")
+        return self
+
+
+class DepositIn(Strict):
+    amount: PriceIn
+
+
+class GrantIn(Strict):
+    symbol: Symbol
+    quantity: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,1 @@
+"""Adapters: the only code that imports boto3. They map AWS errors to domain errors."""

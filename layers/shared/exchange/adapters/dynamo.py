@@ -1,0 +1,301 @@
+"""DynamoDB access with exact integers: the low-level client, our own (de)serialisation, transactions.
+
+Numbers are sent as plain integer strings, never ``Decimal`` (boto3 turns ``Decimal("0.00000000")``
+into ``0E-8``, which DynamoDB accepts but moto's arithmetic crashes on). A float or Decimal handed to
+this module is a bug and raises ``TypeError`` before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+Item = dict[str, Any]
+
+_CLIENT_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+
+
+def serialize(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): serialize(v) for k, v in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [serialize(v) for v in value]}
+    if isinstance(value, set | frozenset):
+        return {"SS": sorted(str(v) for v in value)}
+    raise TypeError(f"refusing to store {type(value).__name__}: integers inside (cents, shares)")
+
+
+def _number(text: str) -> int:
+    if text.lstrip("-").isdigit():
+        return int(text)
+    from decimal import Decimal  # only for numbers written by something other than this module
+
+    d = Decimal(text)
+    if d != d.to_integral_value():
+        raise ValueError(f"non-integer number in the table: {text}")
+    return int(d)
+
+
+def deserialize(av: Mapping[str, Any]) -> Any:
+    ((kind, value),) = av.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return _number(value)
+    if kind == "BOOL":
+        return value
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: deserialize(v) for k, v in value.items()}
+    if kind == "L":
+        return [deserialize(v) for v in value]
+    if kind == "SS":
+        return set(value)
+    if kind == "NS":
+        return {_number(v) for v in value}
+    raise TypeError(f"unsupported attribute type {kind}")
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: serialize(v) for k, v in values.items()}
+
+
+def from_item(item: Mapping[str, Any]) -> Item:
+    return {k: deserialize(v) for k, v in item.items()}
+
+
+class ConditionFailed(Exception):
+    """A single conditional write's condition did not hold."""
+
+
+class TransactionFailed(Exception):
+    """A transaction was cancelled; ``reasons`` has one code per operation (``None`` = fine)."""
+
+    def __init__(self, reasons: list[str | None], old_items: list[Item | None]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+        self.old_items = old_items
+
+    def failed_condition_at(self) -> list[int]:
+        return [i for i, r in enumerate(self.reasons) if r == "ConditionalCheckFailed"]
+
+
+@dataclass
+class Op:
+    """One operation of a transaction, with plain Python values (serialised on send)."""
+
+    kind: str  # Put | Update | Delete | ConditionCheck
+    table: str
+    key: Item | None = None
+    item: Item | None = None
+    update: str | None = None
+    condition: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_request(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"TableName": self.table}
+        if self.kind == "Put":
+            body["Item"] = to_item(self.item or {})
+        else:
+            body["Key"] = to_item(self.key or {})
+        if self.update:
+            body["UpdateExpression"] = self.update
+        if self.condition:
+            body["ConditionExpression"] = self.condition
+            body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if self.names:
+            body["ExpressionAttributeNames"] = self.names
+        if self.values:
+            body["ExpressionAttributeValues"] = to_item(self.values)
+        return {self.kind: body}
+
+
+@dataclass
+class Page:
+    items: list[Item]
+    last_key: Item | None
+
+
+class Table:
+    """One DynamoDB table, addressed by ``pk``/``sk``."""
+
+    def __init__(self, name: str, client: Any | None = None) -> None:
+        self.name = name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = dynamodb_client()
+        return self._client
+
+    # ------------------------------------------------------------------ reads
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        resp = self.client.get_item(
+            TableName=self.name, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=consistent
+        )
+        item = resp.get("Item")
+        return from_item(item) if item else None
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """BatchGetItem (strongly consistent), any number of keys."""
+        found: dict[tuple[str, str], Item] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 100):
+            request: dict[str, Any] = {
+                self.name: {
+                    "Keys": [to_item({"pk": pk, "sk": sk}) for pk, sk in unique[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                resp = self.client.batch_get_item(RequestItems=request)
+                for raw in resp.get("Responses", {}).get(self.name, []):
+                    item = from_item(raw)
+                    found[(item["pk"], item["sk"])] = item
+                request = resp.get("UnprocessedKeys") or {}
+        return found
+
+    def query(
+        self,
+        key_condition: str,
+        values: Mapping[str, Any],
+        *,
+        names: Mapping[str, str] | None = None,
+        index: str | None = None,
+        forward: bool = True,
+        limit: int | None = None,
+        start_key: Item | None = None,
+        consistent: bool = False,
+        filter_expression: str | None = None,
+    ) -> Page:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": to_item(values),
+            "ScanIndexForward": forward,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if index:
+            kwargs["IndexName"] = index
+        elif consistent:
+            kwargs["ConsistentRead"] = True
+        if limit:
+            kwargs["Limit"] = limit
+        if start_key:
+            kwargs["ExclusiveStartKey"] = to_item(start_key)
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        resp = self.client.query(**kwargs)
+        last = resp.get("LastEvaluatedKey")
+        return Page([from_item(i) for i in resp.get("Items", [])], from_item(last) if last else None)
+
+    def query_all(self, key_condition: str, values: Mapping[str, Any], **kwargs: Any) -> Iterator[Item]:
+        start: Item | None = None
+        while True:
+            page = self.query(key_condition, values, start_key=start, **kwargs)
+            yield from page.items
+            if page.last_key is None:
+                return
+            start = page.last_key
+
+    # ------------------------------------------------------------------ writes
+    def put(
+        self,
+        item: Item,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_item(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if values:
+            kwargs["ExpressionAttributeValues"] = to_item(values)
+        try:
+            self.client.put_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed(str(exc)) from exc
+            raise
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        names: Mapping[str, str] | None = None,
+        values: Mapping[str, Any] | None = None,
+        return_new: bool = False,
+    ) -> Item | None:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_item({"pk": pk, "sk": sk}),
+            "UpdateExpression": expression,
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        if values:
+            kwargs["ExpressionAttributeValues"] = to_item(values)
+        if return_new:
+            kwargs["ReturnValues"] = "ALL_NEW"
+        try:
+            resp = self.client.update_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ConditionFailed(str(exc)) from exc
+            raise
+        return from_item(resp["Attributes"]) if return_new else None
+
+    def delete(self, pk: str, sk: str) -> None:
+        self.client.delete_item(TableName=self.name, Key=to_item({"pk": pk, "sk": sk}))
+
+    # ------------------------------------------------------------------ transactions
+    def transact(self, ops: Sequence[Op]) -> None:
+        """TransactWriteItems (at most 100 operations); raises ``TransactionFailed`` with reasons."""
+        if not ops:
+            return
+        if len(ops) > 100:
+            raise ValueError(f"a transaction holds at most 100 operations, got {len(ops)}")
+        try:
+            self.client.transact_write_items(TransactItems=[op.to_request() for op in ops])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            raw = exc.response.get("CancellationReasons") or []
+            reasons: list[str | None] = []
+            olds: list[Item | None] = []
+            for r in raw:
+                code = r.get("Code")
+                reasons.append(None if code in (None, "None") else code)
+                olds.append(from_item(r["Item"]) if r.get("Item") else None)
+            raise TransactionFailed(reasons, olds) from exc

@@ -1,0 +1,1 @@
+"""Pure domain: money rules, orders, the matching engine. No I/O, integers only."""

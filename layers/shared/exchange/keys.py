@@ -1,0 +1,64 @@
+"""Key layout of the exchange table (template.yaml's ExchangeTable): one place for every pk/sk."""
+
+from __future__ import annotations
+
+SEQ_WIDTH = 12
+
+
+def user(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+PROFILE = "PROFILE"
+CASH = "CASH"
+
+
+def holding_sk(symbol: str) -> str:
+    return f"HOLDING#{symbol}"
+
+
+def order_sk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def client_order_sk(client_order_id: str) -> str:
+    return f"CLORD#{client_order_id}"
+
+
+def fill_sk(order_id: str, trade_seq: int) -> str:
+    return f"FILL#{order_id}#{trade_seq:0{SEQ_WIDTH}d}"
+
+
+def fills_of_order_prefix(order_id: str) -> str:
+    return f"FILL#{order_id}#"
+
+
+def user_fills_gsi(user_id: str) -> str:
+    return f"FILLS#{user_id}"
+
+
+def email(address: str) -> str:
+    return f"EMAIL#{address}"
+
+
+EMAIL = "EMAIL"
+
+
+def stock(symbol: str) -> str:
+    return f"STOCK#{symbol}"
+
+
+STOCK = "STOCK"
+BOOK = "BOOK"
+STOCKS_GSI = "STOCKS"
+
+
+def trades(symbol: str) -> str:
+    return f"TRADES#{symbol}"
+
+
+def seq_sk(seq: int) -> str:
+    return f"{seq:0{SEQ_WIDTH}d}"
+
+
+PENDING_SHARD = "PENDING"

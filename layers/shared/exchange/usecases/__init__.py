@@ -1,0 +1,1 @@
+"""Use cases: orchestration between the pure domain and the adapters."""

@@ -1,0 +1,495 @@
+"""The matcher's use case: match one stock's messages in FIFO order against its book and settle them
+in one conditional transaction (book version n -> n+1).
+
+The book is cached per container and checked against the stored book version; a stale or missing
+book is rebuilt from the stored resting orders in their arrival sequence. Every write is conditional
+on the state it was computed from, so a redelivered message finds nothing to do (its order is no
+longer ``pending``) and a batch matched against a stale book is refused as a whole.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from exchange import keys
+from exchange.adapters.exchange_store import ExchangeStore
+from exchange.domain.batch import BatchCommit, CashDelta, HoldingWrite, OrderWrite
+from exchange.domain.engine import BUY, SELL, Cancelled, Fill, OrderBook, Rested
+from exchange.domain.errors import StaleState
+from exchange.domain.money import div_round_half_up
+from exchange.ids import new_id, now_ms, trading_day
+from exchange.observability import logger
+from exchange.views import book_view, fill_view, order_view
+
+SNAPSHOT_DEPTH = 100
+EVENT_DEPTH = 10
+# flush a commit at a message boundary once it holds this many operations (DynamoDB's limit is 100)
+FLUSH_AT_OPS = 60
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # new | cancel | expire
+    symbol: str
+    order_id: str
+    user_id: str
+
+
+class Matcher:
+    def __init__(
+        self, store: ExchangeStore, *, clock: Callable[[], int] = now_ms, close_minute_utc: int = 0
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.close_minute_utc = close_minute_utc
+        self.books: dict[str, OrderBook] = {}  # per container, between invocations
+
+    def process(self, symbol: str, messages: list[Message]) -> None:
+        """All of one stock's messages of a batch, in order. Raises if they could not be committed
+        (the caller reports them as failed; SQS redelivers them in order)."""
+        try:
+            self._process(symbol, messages)
+        except Exception:
+            self.books.pop(symbol, None)  # whatever it holds may not be what is stored
+            raise
+
+    # ------------------------------------------------------------------ internals
+    def _load_book(self, symbol: str) -> tuple[OrderBook, dict[str, Any]]:
+        stored = self.store.book(symbol)
+        if stored is None:
+            raise StaleState(f"no book for {symbol}")
+        version = int(stored["version"])
+        book = self.books.get(symbol)
+        if book is None or book.version != version:
+            resting = self.store.resting_orders(symbol)
+            book = OrderBook.rebuild(
+                symbol,
+                (
+                    (
+                        o["id"],
+                        o["user_id"],
+                        BUY if o["side"] == "buy" else SELL,
+                        _price_of(o),
+                        int(o["remaining_quantity"]),
+                    )
+                    for o in resting
+                ),
+                version,
+            )
+            _check_rebuilt(book, stored)
+            self.books[symbol] = book
+        return book, stored
+
+    def _process(self, symbol: str, messages: list[Message]) -> None:
+        book, stored = self._load_book(symbol)
+        stock = self.store.stock(symbol)
+        if stock is None:
+            raise StaleState(f"no stock {symbol}")
+        orders = self.store.orders_by_key([(m.user_id, m.order_id) for m in messages])
+        builder = _BatchBuilder(
+            self.store, symbol, book, stock, stored, orders, self.clock(), self.close_minute_utc
+        )
+        for message in messages:
+            if message.kind == "new":
+                builder.new_order(orders.get(message.order_id))
+            else:
+                builder.cancel(message.order_id, "expired" if message.kind == "expire" else "user")
+            if builder.op_count() >= FLUSH_AT_OPS:
+                builder = self._commit(builder)
+        if builder.has_changes():
+            self._commit(builder)
+
+    def _commit(self, builder: _BatchBuilder) -> _BatchBuilder:
+        commit = builder.build()
+        if commit.op_count() > 100:
+            raise StaleState(f"one message needs {commit.op_count()} writes; the limit is 100")
+        self.store.commit_batch(commit)
+        builder.book.version = commit.book["version"]
+        logger.info(
+            "batch committed",
+            symbol=builder.symbol,
+            version=commit.book["version"],
+            trades=len(commit.trades),
+            orders=len(commit.orders),
+        )
+        return builder.successor(commit)
+
+
+def _price_of(order: dict[str, Any]) -> int:
+    return int(order["limit_price"] if order.get("limit_price") is not None else order["price_bound"])
+
+
+def _check_rebuilt(book: OrderBook, stored: dict[str, Any]) -> None:
+    """The rebuilt book must show the levels the stored snapshot shows (an index may lag)."""
+    bids, asks = book.depth(SNAPSHOT_DEPTH)
+    if [list(x) for x in bids] != json.loads(stored["bids"]) or [list(x) for x in asks] != json.loads(
+        stored["asks"]
+    ):
+        raise StaleState(f"rebuilt book of {stored.get('symbol')} differs from its snapshot")
+
+
+class _BatchBuilder:
+    """Applies the engine's events to working copies of the items they touch."""
+
+    def __init__(
+        self,
+        store: ExchangeStore,
+        symbol: str,
+        book: OrderBook,
+        stock: dict[str, Any],
+        stored_book: dict[str, Any],
+        orders: dict[str, dict[str, Any]],
+        now: int,
+        close_minute_utc: int,
+    ) -> None:
+        self.store, self.symbol, self.book, self.now = store, symbol, book, now
+        self.close_minute_utc = close_minute_utc
+        self.stock = stock
+        self.stored_book = stored_book
+        self.version = int(stored_book["version"])
+        self.next_seq = int(stored_book.get("next_seq", 1))
+        self.orders = orders  # id -> working copy
+        self.expected: dict[str, tuple[str, int, bool]] = {
+            oid: (o["status"], int(o["filled_quantity"]), bool(o.get("cancel_requested", False)))
+            for oid, o in orders.items()
+        }
+        self.touched: set[str] = set()
+        self.fills: list[dict[str, Any]] = []
+        self.trades: list[dict[str, Any]] = []
+        self.cash: dict[str, CashDelta] = {}
+        self.holdings: dict[tuple[str, str], dict[str, Any]] = {}
+        # holdings as committed by an earlier commit of this batch (their new baseline)
+        self.holdings_base: dict[tuple[str, str], dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.stock_changed = False
+
+    # ------------------------------------------------------------------ bookkeeping
+    def op_count(self) -> int:
+        return (
+            2 + len(self.touched) + len(self.fills) + len(self.trades) + len(self.cash) + len(self.holdings)
+        )
+
+    def has_changes(self) -> bool:
+        return bool(self.touched or self.events)
+
+    def successor(self, commit: BatchCommit) -> _BatchBuilder:
+        """A fresh builder for the rest of the messages, on top of what was just committed."""
+        stored = {**self.stored_book, **commit.book}
+        nxt = _BatchBuilder(
+            self.store, self.symbol, self.book, self.stock, stored, {}, self.now, self.close_minute_utc
+        )
+        nxt.orders = self.orders
+        nxt.expected = {
+            oid: (o["status"], int(o["filled_quantity"]), bool(o.get("cancel_requested", False)))
+            for oid, o in self.orders.items()
+        }
+        # holdings: the committed values are the new baseline
+        nxt.holdings_base = dict(self.holdings_base)
+        for key, h in self.holdings.items():
+            nxt.holdings_base[key] = {
+                **h["base"],
+                "available": h["base"]["available"] + h["available_delta"],
+                "reserved": h["base"]["reserved"] + h["reserved_delta"],
+                "cost_basis": h["cost_basis"],
+                "realized_pnl": h["realized_pnl"],
+                "exists": True,
+            }
+        return nxt
+
+    # ------------------------------------------------------------------ messages
+    def new_order(self, order: dict[str, Any] | None) -> None:
+        if order is None or order["status"] != "pending":
+            return  # unknown, or already taken by an earlier delivery of this message
+        oid = order["id"]
+        seq = self.next_seq
+        self.next_seq += 1
+        order["status"] = "open"
+        order["updated_at"] = self.now
+        order.pop("pending_shard", None)
+        order.pop("pending_since", None)
+        self.touched.add(oid)
+        self._order_event("ORDER_ACCEPTED", order)
+        if order.get("cancel_requested"):
+            self._cancel_remainder(order, "user")
+            return
+        is_market = order["order_type"] == "market"
+        events = self.book.submit(
+            oid,
+            order["user_id"],
+            BUY if order["side"] == "buy" else SELL,
+            int(order["remaining_quantity"]),
+            _price_of(order),
+            "ioc" if is_market else order["tif"],
+            is_market=is_market,
+        )
+        self._load_counterparties(order, events)
+        for ev in events:
+            if isinstance(ev, Fill):
+                self._fill(order, self.orders[ev.maker_id], ev.price, ev.qty)
+            elif isinstance(ev, Rested):
+                order["book_symbol"] = self.symbol
+                order["book_seq"] = seq
+            elif isinstance(ev, Cancelled):
+                self._cancel_remainder(order, ev.reason)
+
+    def cancel(self, order_id: str, reason: str) -> None:
+        order = self.orders.get(order_id)
+        if order is None or order_id not in self.book:
+            return  # unknown, or no longer resting (filled, cancelled, or a replay)
+        ev = self.book.cancel(order_id, reason)
+        if ev is None:
+            return
+        self._load_holdings([order["user_id"]])
+        self.touched.add(order_id)
+        self._cancel_remainder(order, reason)
+
+    # ------------------------------------------------------------------ loading
+    def _load_counterparties(self, taker: dict[str, Any], events: list[Any]) -> None:
+        makers = [
+            (ev.maker_user_id, ev.maker_id)
+            for ev in events
+            if isinstance(ev, Fill) and ev.maker_id not in self.orders
+        ]
+        if makers:
+            loaded = self.store.orders_by_key(makers)
+            missing = {m for _, m in makers} - loaded.keys()
+            if missing:
+                raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
+            for oid, item in loaded.items():
+                self.orders[oid] = item
+                self.expected[oid] = (
+                    item["status"],
+                    int(item["filled_quantity"]),
+                    bool(item.get("cancel_requested", False)),
+                )
+        users = [taker["user_id"]] + [ev.maker_user_id for ev in events if isinstance(ev, Fill)]
+        self._load_holdings(users)
+
+    def _load_holdings(self, users: list[str]) -> None:
+        wanted = [(u, self.symbol) for u in dict.fromkeys(users) if (u, self.symbol) not in self.holdings]
+        if not wanted:
+            return
+        base = self.holdings_base
+        need = [k for k in wanted if k not in base]
+        found = self.store.holdings_many(need) if need else {}
+        for key in wanted:
+            if key in base:
+                b = base[key]
+            else:
+                item = found.get(key)
+                b = (
+                    {
+                        "available": int(item.get("available", 0)),
+                        "reserved": int(item.get("reserved", 0)),
+                        "cost_basis": int(item.get("cost_basis", 0)),
+                        "realized_pnl": int(item.get("realized_pnl", 0)),
+                        "exists": item is not None and "cost_basis" in item,
+                    }
+                    if item
+                    else {"available": 0, "reserved": 0, "cost_basis": 0, "realized_pnl": 0, "exists": False}
+                )
+            self.holdings[key] = {
+                "base": b,
+                "available_delta": 0,
+                "reserved_delta": 0,
+                "cost_basis": b["cost_basis"],
+                "realized_pnl": b["realized_pnl"],
+            }
+
+    # ------------------------------------------------------------------ money
+    def _cash(self, user_id: str) -> CashDelta:
+        return self.cash.setdefault(user_id, CashDelta())
+
+    def _fill(self, taker: dict[str, Any], maker: dict[str, Any], price: int, qty: int) -> None:
+        seq = int(self.stock.get("trade_seq", 0)) + 1
+        self.stock["trade_seq"] = seq
+        trade_id = new_id()
+        self.touched.add(maker["id"])
+        buy_order = taker if taker["side"] == "buy" else maker
+        sell_order = maker if buy_order is taker else taker
+        # buyer: pays price x qty out of the reservation, gets the price improvement back at once
+        reserved_per_share = int(buy_order["reservation_price"])
+        buyer_cash = self._cash(buy_order["user_id"])
+        buyer_cash.reserved -= reserved_per_share * qty
+        buyer_cash.available += (reserved_per_share - price) * qty
+        buy_order["reserved_cash"] = int(buy_order["reserved_cash"]) - reserved_per_share * qty
+        bh = self.holdings[(buy_order["user_id"], self.symbol)]
+        bh["available_delta"] += qty
+        bh["cost_basis"] += price * qty
+        # seller: reserved shares leave, price x qty lands in available cash
+        sh = self.holdings[(sell_order["user_id"], self.symbol)]
+        held = sh["base"]["available"] + sh["base"]["reserved"] + sh["available_delta"] + sh["reserved_delta"]
+        removed = div_round_half_up(sh["cost_basis"] * qty, held) if held else 0
+        sh["reserved_delta"] -= qty
+        sh["cost_basis"] -= removed
+        sh["realized_pnl"] += price * qty - removed
+        sell_order["reserved_quantity"] = int(sell_order["reserved_quantity"]) - qty
+        self._cash(sell_order["user_id"]).available += price * qty
+        self._stock_trade(price, qty, seq)
+        trade = {
+            "pk": keys.trades(self.symbol),
+            "sk": keys.seq_sk(seq),
+            "type": "trade",
+            "id": trade_id,
+            "symbol": self.symbol,
+            "seq": seq,
+            "price": price,
+            "quantity": qty,
+            "aggressor_side": taker["side"],
+            "executed_at": self.now,
+            "buy_order_id": buy_order["id"],
+            "sell_order_id": sell_order["id"],
+        }
+        self.trades.append(trade)
+        self.events.append(
+            {
+                "type": "TRADE_EXECUTED",
+                "channel": f"stock:{self.symbol}",
+                "data": {
+                    "trade_id": trade_id,
+                    "symbol": self.symbol,
+                    "price": fill_view({**trade, "trade_id": trade_id, "liquidity": "taker"})["price"],
+                    "quantity": qty,
+                    "aggressor_side": taker["side"],
+                    "sequence": seq,
+                    "executed_at": fill_view({**trade, "trade_id": trade_id, "liquidity": "taker"})[
+                        "executed_at"
+                    ],
+                },
+            }
+        )
+        for order, liquidity in ((maker, "maker"), (taker, "taker")):
+            order["filled_quantity"] = int(order["filled_quantity"]) + qty
+            order["remaining_quantity"] = int(order["remaining_quantity"]) - qty
+            order["fill_cost"] = int(order.get("fill_cost", 0)) + price * qty
+            order["updated_at"] = self.now
+            if order["remaining_quantity"] == 0:
+                order["status"] = "filled"
+                order.pop("book_symbol", None)
+                order.pop("book_seq", None)
+                if order["side"] == "buy" and order["reserved_cash"]:
+                    # nothing is left to buy: whatever is still reserved goes back (never negative)
+                    self._cash(order["user_id"]).reserved -= int(order["reserved_cash"])
+                    self._cash(order["user_id"]).available += int(order["reserved_cash"])
+                    order["reserved_cash"] = 0
+            else:
+                order["status"] = "partially_filled"
+            fill = {
+                "pk": keys.user(order["user_id"]),
+                "sk": keys.fill_sk(order["id"], seq),
+                "type": "fill",
+                "trade_id": trade_id,
+                "order_id": order["id"],
+                "user_id": order["user_id"],
+                "symbol": self.symbol,
+                "side": order["side"],
+                "price": price,
+                "quantity": qty,
+                "liquidity": liquidity,
+                "executed_at": self.now,
+                "gsi1pk": keys.user_fills_gsi(order["user_id"]),
+                "gsi1sk": f"{self.now:015d}#{keys.seq_sk(seq)}#{order['id']}",
+            }
+            self.fills.append(fill)
+            self._order_event("ORDER_FILLED", order, fill=fill_view(fill))
+
+    def _cancel_remainder(self, order: dict[str, Any], reason: str) -> None:
+        uid = order["user_id"]
+        if order["side"] == "buy":
+            amount = int(order["reserved_cash"])
+            cash = self._cash(uid)
+            cash.reserved -= amount
+            cash.available += amount
+            order["reserved_cash"] = 0
+        else:
+            self._load_holdings([uid])
+            qty = int(order["reserved_quantity"])
+            h = self.holdings[(uid, self.symbol)]
+            h["reserved_delta"] -= qty
+            h["available_delta"] += qty
+            order["reserved_quantity"] = 0
+        order["status"] = "expired" if reason == "expired" else "cancelled"
+        order["cancel_reason"] = reason
+        order["updated_at"] = self.now
+        order.pop("book_symbol", None)
+        order.pop("book_seq", None)
+        self._order_event("ORDER_EXPIRED" if reason == "expired" else "ORDER_CANCELLED", order)
+
+    def _stock_trade(self, price: int, qty: int, seq: int) -> None:
+        s = self.stock
+        today = trading_day(self.now, self.close_minute_utc)
+        if s.get("day") != today:
+            s.update(day=today, open=price, high=price, low=price, volume=0)
+        s["high"] = max(int(s["high"]), price)
+        s["low"] = min(int(s["low"]), price)
+        s["volume"] = int(s.get("volume", 0)) + qty
+        s["last_price"] = price
+        s["trade_seq"] = seq
+        s["updated_at"] = self.now
+        self.stock_changed = True
+
+    def _order_event(self, kind: str, order: dict[str, Any], **extra: Any) -> None:
+        view = order_view(order)
+        if kind == "ORDER_ACCEPTED":
+            view.update(status="open", filled_quantity=0)
+        self.events.append({"type": kind, "channel": f"user:{order['user_id']}", "data": {**view, **extra}})
+
+    # ------------------------------------------------------------------ output
+    def build(self) -> BatchCommit:
+        bids, asks = self.book.depth(SNAPSHOT_DEPTH)
+        bids_json = json.dumps([list(x) for x in bids], separators=(",", ":"))
+        asks_json = json.dumps([list(x) for x in asks], separators=(",", ":"))
+        version = self.version + 1
+        new_book = {
+            "symbol": self.symbol,
+            "version": version,
+            "next_seq": self.next_seq,
+            "bids": bids_json,
+            "asks": asks_json,
+            "updated_at": self.now,
+        }
+        events = list(self.events)
+        if (bids_json, asks_json) != (self.stored_book["bids"], self.stored_book["asks"]):
+            events.append(
+                {
+                    "type": "ORDER_BOOK_UPDATED",
+                    "channel": f"stock:{self.symbol}",
+                    "data": book_view(self.symbol, new_book, EVENT_DEPTH),
+                }
+            )
+        new_book["events"] = json.dumps(events, separators=(",", ":"))
+        commit = BatchCommit(symbol=self.symbol, expected_version=self.version, book=new_book)
+        if self.stock_changed:
+            commit.stock_updates = {
+                k: self.stock[k]
+                for k in ("day", "open", "high", "low", "volume", "last_price", "trade_seq", "updated_at")
+            }
+        for oid in self.touched:
+            status, filled, cancel_requested = self.expected[oid]
+            commit.orders[oid] = OrderWrite(copy.deepcopy(self.orders[oid]), status, filled, cancel_requested)
+        commit.fills = list(self.fills)
+        commit.trades = list(self.trades)
+        commit.cash = {u: d for u, d in self.cash.items() if d.available or d.reserved}
+        for (uid, sym), h in self.holdings.items():
+            b = h["base"]
+            if not (
+                h["available_delta"]
+                or h["reserved_delta"]
+                or h["cost_basis"] != b["cost_basis"]
+                or h["realized_pnl"] != b["realized_pnl"]
+            ):
+                continue
+            commit.holdings[(uid, sym)] = HoldingWrite(
+                user_id=uid,
+                symbol=sym,
+                available_delta=h["available_delta"],
+                reserved_delta=h["reserved_delta"],
+                cost_basis=h["cost_basis"],
+                realized_pnl=h["realized_pnl"],
+                expected_cost_basis=b["cost_basis"] if b["exists"] else None,
+            )
+        return commit

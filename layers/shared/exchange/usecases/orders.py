@@ -1,0 +1,198 @@
+"""Place, read, list and cancel orders (the api side: reserve, then enqueue to the stock's FIFO group)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from exchange import keys
+from exchange.adapters.exchange_store import NON_FINAL, ExchangeStore
+from exchange.adapters.orders_queue import OrdersQueue
+from exchange.domain.errors import (
+    Conflict,
+    NoLiquidity,
+    NotFound,
+    StaleState,
+    UnknownSymbol,
+    ValidationFailed,
+)
+from exchange.domain.money import collar_bound
+from exchange.ids import new_id, now_ms
+from exchange.observability import logger
+
+FINAL = ("filled", "cancelled", "expired", "rejected")
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    symbol: str
+    side: str  # buy | sell
+    order_type: str  # limit | market
+    quantity: int
+    limit_price: int | None  # cents, already validated as a positive number
+    tif: str
+    client_order_id: str | None
+
+
+@dataclass
+class Orders:
+    store: ExchangeStore
+    queue: OrdersQueue
+
+    def place(self, user_id: str, req: OrderRequest) -> tuple[dict[str, Any], bool]:
+        """Returns (order item, created). An existing client_order_id with the same parameters
+        returns that order (created False); with other parameters, 409."""
+        if req.client_order_id:
+            existing = self._by_client_id(user_id, req)
+            if existing is not None:
+                return existing, False
+        stock = self.store.stock(req.symbol)
+        if stock is None:
+            raise UnknownSymbol(f"no stock {req.symbol}")
+        tick = int(stock["tick"])
+        price_bound = None
+        if req.order_type == "limit":
+            assert req.limit_price is not None
+            if req.limit_price % tick:
+                raise ValidationFailed(
+                    "limit_price must be a multiple of the tick size",
+                    details=[{"loc": ["body", "limit_price"], "msg": "not a multiple of the tick"}],
+                )
+            reservation_price = req.limit_price
+        else:
+            book = self.store.book(req.symbol)
+            opposite = json.loads(book["asks" if req.side == "buy" else "bids"]) if book else []
+            if not opposite:
+                raise NoLiquidity("the opposite side of the book is empty")
+            reference = stock.get("last_price") or stock["reference_price"]
+            price_bound = collar_bound(int(reference), tick, buy=req.side == "buy")
+            reservation_price = price_bound
+        now = now_ms()
+        order_id = new_id()
+        is_buy = req.side == "buy"
+        order: dict[str, Any] = {
+            "type": "order",
+            "id": order_id,
+            "user_id": user_id,
+            "client_order_id": req.client_order_id,
+            "symbol": req.symbol,
+            "side": req.side,
+            "order_type": req.order_type,
+            "tif": req.tif,
+            "quantity": req.quantity,
+            "limit_price": req.limit_price,
+            "price_bound": price_bound,
+            "reservation_price": reservation_price if is_buy else None,
+            "filled_quantity": 0,
+            "remaining_quantity": req.quantity,
+            "fill_cost": 0,
+            "status": "pending",
+            "cancel_requested": False,
+            "cancel_reason": None,
+            "reserved_cash": reservation_price * req.quantity if is_buy else 0,
+            "reserved_quantity": 0 if is_buy else req.quantity,
+            "created_at": now,
+            "updated_at": now,
+            "pending_shard": keys.PENDING_SHARD,
+            "pending_since": now,
+        }
+        try:
+            self.store.place_order(
+                order, cash_amount=order["reserved_cash"], share_quantity=order["reserved_quantity"]
+            )
+        except StaleState:
+            # a concurrent request with the same client_order_id won the race
+            existing = self._by_client_id(user_id, req)
+            if existing is None:
+                raise
+            return existing, False
+        self._enqueue_new(order)
+        return order, True
+
+    def _enqueue_new(self, order: dict[str, Any]) -> None:
+        try:
+            self.queue.send(
+                kind="new",
+                symbol=order["symbol"],
+                order_id=order["id"],
+                user_id=order["user_id"],
+                dedup_id=order["id"],
+            )
+        except Exception:
+            # the order is reserved and stored as pending: the scheduler's sweep enqueues it again
+            logger.exception("enqueue failed; left for the pending sweep", order_id=order["id"])
+
+    def _by_client_id(self, user_id: str, req: OrderRequest) -> dict[str, Any] | None:
+        order_id = self.store.order_id_for_client_id(user_id, req.client_order_id or "")
+        if order_id is None:
+            return None
+        order = self.store.order(user_id, order_id)
+        if order is None:
+            return None
+        same = (
+            order["symbol"],
+            order["side"],
+            order["order_type"],
+            int(order["quantity"]),
+            order.get("limit_price"),
+            order["tif"],
+        ) == (req.symbol, req.side, req.order_type, req.quantity, req.limit_price, req.tif)
+        if not same:
+            raise Conflict("client_order_id was used for another order", code="duplicate_client_order_id")
+        return order
+
+    def get(self, user_id: str, order_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        order = self.store.order(user_id, order_id)
+        if order is None:
+            raise NotFound("no such order")
+        return order, self.store.fills_of_order(user_id, order_id)
+
+    def list(
+        self, user_id: str, status: str, symbol: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        statuses = {"open": NON_FINAL, "closed": FINAL}.get(status)
+        start = decode_cursor(cursor)
+        if start is not None and start.get("pk") != keys.user(user_id):
+            raise ValidationFailed("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}])
+        out: list[dict[str, Any]] = []
+        while len(out) < limit:
+            page = self.store.orders(user_id, limit - len(out), start, statuses, symbol)
+            out.extend(page.items)
+            start = page.last_key
+            if start is None:
+                break
+        return out, encode_cursor(start) if start and out else None
+
+    def cancel(self, user_id: str, order_id: str) -> dict[str, Any]:
+        order = self.store.request_cancel(user_id, order_id, now_ms())
+        self.queue.send(
+            kind="cancel",
+            symbol=order["symbol"],
+            order_id=order_id,
+            user_id=user_id,
+            dedup_id=f"cancel-{order_id}",
+        )
+        return order
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):
+            raise ValueError
+        return key
+    except ValueError as exc:
+        raise ValidationFailed(
+            "invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}]
+        ) from exc

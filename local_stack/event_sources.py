@@ -1,0 +1,233 @@
+"""Event sources driven the way Lambda drives them: SQS FIFO batches, DynamoDB stream batches, a schedule.
+
+SQS: batches of at most BatchSize messages (which may mix message groups; moto delivers each group
+in order and holds a group back while one of its messages is in flight); messages the function
+reports as failed are released with ChangeMessageVisibility(0) after a short backoff, in order
+(moto reorders a group when it relies on the visibility timeout instead); moto moves a message to
+the dead-letter queue after maxReceiveCount receives.
+Streams: every shard read in order; a batch is retried from the first failed record up to
+MaximumRetryAttempts, then that record goes to the on-failure destination and the shard moves on.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from local_stack.lambda_runtime import LocalFunction
+
+Invoke = Callable[[dict[str, Any]], Any]
+
+
+class _Loop(threading.Thread):
+    def __init__(self, name: str, stop: threading.Event) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stop = stop
+        self.ready = threading.Event()
+        self.errors = 0
+
+    def run(self) -> None:
+        self.ready.set()
+        while not self.stop.is_set():
+            try:
+                if not self.poll_once():
+                    self.stop.wait(0.02)
+            except Exception as exc:  # keep the loop alive, like the managed poller
+                self.errors += 1
+                print(f"[{self.name}] poll failed: {exc!r}")
+                self.stop.wait(0.5)
+
+    def poll_once(self) -> int:
+        raise NotImplementedError
+
+
+class SqsPoller(_Loop):
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        queue_arn: str,
+        invoke: Invoke,
+        *,
+        batch_size: int = 10,
+        report_failures: bool = True,
+        stop: threading.Event,
+        backoff_s: float = 0.2,
+        wait_s: int = 1,
+    ) -> None:
+        super().__init__(f"sqs-poller:{queue_url.rsplit('/', 1)[-1]}", stop)
+        self.sqs, self.queue_url, self.queue_arn = sqs, queue_url, queue_arn
+        self.invoke, self.batch_size, self.report_failures = invoke, batch_size, report_failures
+        self.backoff_s, self.wait_s = backoff_s, wait_s
+
+    def _record(self, m: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": dict(m.get("Attributes", {})),
+            "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": "us-east-1",
+        }
+
+    def poll_once(self) -> int:
+        resp = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_s,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = resp.get("Messages", [])
+        if not messages:
+            return 0
+        records = [self._record(m) for m in messages]
+        try:
+            result = self.invoke({"Records": records})
+            failed = (
+                {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+                if self.report_failures
+                else set()
+            )
+        except Exception as exc:
+            print(f"[{self.name}] function failed: {exc!r}")
+            failed = {r["messageId"] for r in records}
+        done = [r for r in records if r["messageId"] not in failed]
+        for start in range(0, len(done), 10):
+            chunk = done[start : start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)],
+            )
+        retry = [r for r in records if r["messageId"] in failed]
+        if retry:
+            timer = threading.Timer(self.backoff_s, self._release, args=(retry,))
+            timer.daemon = True
+            timer.start()
+        return len(records)
+
+    def _release(self, records: list[dict[str, Any]]) -> None:
+        for r in records:  # in the order received: each group's order is kept
+            try:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=r["receiptHandle"], VisibilityTimeout=0
+                )
+            except Exception as exc:
+                print(f"[{self.name}] release failed: {exc!r}")
+
+
+class StreamPoller(_Loop):
+    def __init__(
+        self,
+        streams: Any,
+        stream_arn: str,
+        invoke: Invoke,
+        *,
+        batch_size: int = 100,
+        max_retries: int = 5,
+        on_failure: Callable[[dict[str, Any]], None] | None = None,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(f"stream-poller:{stream_arn.rsplit('/', 3)[-3]}", stop)
+        self.streams, self.stream_arn, self.invoke = streams, stream_arn, invoke
+        self.batch_size, self.max_retries, self.on_failure = batch_size, max_retries, on_failure
+        self.iterators: dict[str, str] = {}
+
+    def _refresh_shards(self) -> None:
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            if shard["ShardId"] not in self.iterators:
+                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn,
+                    ShardId=shard["ShardId"],
+                    ShardIteratorType="TRIM_HORIZON",
+                )["ShardIterator"]
+
+    def poll_once(self) -> int:
+        if not self.iterators:
+            self._refresh_shards()
+        handled = 0
+        for shard_id, iterator in list(self.iterators.items()):
+            resp = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            self.iterators[shard_id] = resp["NextShardIterator"]
+            records = [self._record(r) for r in resp.get("Records", [])]
+            if records:
+                self._deliver(records)
+                handled += len(records)
+        return handled
+
+    def _record(self, r: dict[str, Any]) -> dict[str, Any]:
+        r = dict(r)
+        ddb = dict(r["dynamodb"])
+        created = ddb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            ddb["ApproximateCreationDateTime"] = int(created.timestamp())
+        r["dynamodb"] = ddb
+        r["eventSourceARN"] = self.stream_arn
+        return r
+
+    def _deliver(self, records: list[dict[str, Any]]) -> None:
+        attempts = 0
+        while records:
+            try:
+                result = self.invoke({"Records": records})
+                failures = (result or {}).get("batchItemFailures", [])
+            except Exception as exc:
+                print(f"[{self.name}] function failed: {exc!r}")
+                failures = [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]
+            if not failures:
+                return
+            first = min(failures, key=lambda f: int(f["itemIdentifier"]))["itemIdentifier"]
+            records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= int(first)]
+            attempts += 1
+            if attempts > self.max_retries:
+                if self.on_failure:
+                    self.on_failure({"record": records[0], "attempts": attempts})
+                records = records[1:]
+                attempts = 0
+            else:
+                self.stop.wait(min(0.05 * 2**attempts, 1.0))
+
+
+class SchedulePoller(_Loop):
+    def __init__(self, invoke: Invoke, every_s: float, *, stop: threading.Event) -> None:
+        super().__init__("schedule", stop)
+        self.invoke, self.every_s = invoke, every_s
+        self.next_at = time.monotonic() + every_s
+
+    def poll_once(self) -> int:
+        if time.monotonic() < self.next_at:
+            self.stop.wait(min(0.5, self.every_s))
+            return 1
+        self.next_at = time.monotonic() + self.every_s
+        self.invoke(
+            {
+                "version": "0",
+                "id": "local",
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": {},
+            }
+        )
+        return 1
+
+
+def failure_sink(sqs: Any, queue_url: str) -> Callable[[dict[str, Any]], None]:
+    def send(payload: dict[str, Any]) -> None:
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(payload, default=str))
+
+    return send
+
+
+__all__ = ["LocalFunction", "SchedulePoller", "SqsPoller", "StreamPoller", "failure_sink"]

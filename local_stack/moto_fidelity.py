@@ -1,0 +1,159 @@
+"""Patches that make moto's DynamoDB behave like AWS where our code can observe the difference.
+
+Measured on moto 5.2.5 (../shared/LOCAL_STACK.md); each patch has a test in
+tests/integration/test_moto_fidelity.py that fails on plain moto and passes here:
+
+* isolation: moto serves requests on many threads with no locking, and a cancelled transaction
+  restores a deep copy of every table it touched taken at its start, wiping what other requests
+  committed meanwhile (and some requests 500 with "dictionary changed size during iteration").
+  -> one lock around every DynamoDB / DynamoDB Streams request: requests are serialised, as if
+  each were atomic, which is what AWS guarantees per item and per transaction.
+* transaction cost: that deep copy costs O(table) per transaction (190 ms at 10k items).
+  -> snapshot only the items a transaction touches (and the stream's length) and restore those.
+* numbers in exponent form ("0E-8", "1E+3"), valid in DynamoDB, crash moto's arithmetic.
+  -> normalise them to plain decimal strings when moto parses them.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import types
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+DYNAMODB_LOCK = threading.RLock()
+_installed = False
+
+
+def install() -> None:
+    """Idempotent: apply every patch once per process."""
+    global _installed
+    if _installed:
+        return
+    _serialise_requests()
+    _touched_item_snapshots()
+    _plain_numbers()
+    _installed = True
+
+
+def _locked(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return fn(*args, **kwargs)
+
+    wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _serialise_requests() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    DynamoHandler.call_action = _locked(DynamoHandler.call_action)  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.call_action = _locked(  # type: ignore[method-assign]
+        DynamoDBStreamsHandler.call_action
+    )
+
+
+class _NoTableCopy(types.ModuleType):
+    """Stands in for the ``copy`` module inside moto's backend during a transaction: tables are not
+    deep-copied (we snapshot the touched items instead); everything else copies as usual."""
+
+    def __init__(self) -> None:
+        super().__init__("copy")
+        from moto.dynamodb.models.table import Table
+
+        self._table_type = Table
+
+    def deepcopy(self, obj: Any, memo: Any = None) -> Any:
+        if isinstance(obj, self._table_type):
+            return obj
+        return copy.deepcopy(obj, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _touched_item_snapshots() -> None:
+    import moto.dynamodb.models as backend_module
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original = DynamoDBBackend.transact_write_items
+    no_table_copy = _NoTableCopy()
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshots: list[tuple[Any, Any, Any, Any]] = []
+        stream_lengths: dict[int, tuple[Any, int]] = {}
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            name = op.get("TableName")
+            if not name or name not in self.tables:
+                continue
+            table = self.tables[name]
+            attrs = op.get("Item") or op.get("Key") or {}
+            if table.hash_key_attr not in attrs:
+                continue
+            hash_value = DynamoType(attrs[table.hash_key_attr])
+            range_value = None
+            if table.range_key_attr is not None:
+                if table.range_key_attr not in attrs:
+                    continue
+                range_value = DynamoType(attrs[table.range_key_attr])
+            current = table.get_item(hash_value, range_value)
+            snapshots.append((table, hash_value, range_value, copy.deepcopy(current)))
+            if table.stream_shard is not None:
+                stream_lengths.setdefault(id(table), (table, len(table.stream_shard.items)))
+        saved_copy = backend_module.copy  # type: ignore[attr-defined]
+        backend_module.copy = no_table_copy  # type: ignore[attr-defined]
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(snapshots):
+                _restore(table, hash_value, range_value, item)
+            for table, length in stream_lengths.values():
+                del table.stream_shard.items[length:]
+            raise
+        finally:
+            backend_module.copy = saved_copy  # type: ignore[attr-defined]
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _restore(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+        return
+    bucket = table.items[hash_value]
+    if item is None:
+        bucket.pop(range_value, None)
+        if not bucket:
+            table.items.pop(hash_value, None)
+    else:
+        bucket[range_value] = item
+
+
+def _plain_number(text: str) -> str:
+    if "e" in text or "E" in text:
+        return format(Decimal(text), "f")
+    return text
+
+
+def _plain_numbers() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original_init = DynamoType.__init__
+
+    def __init__(self: Any, type_as_dict: Any) -> None:
+        original_init(self, type_as_dict)
+        if self.type == "N" and isinstance(self.value, str):
+            self.value = _plain_number(self.value)
+        elif self.type == "NS" and isinstance(self.value, list):
+            self.value = [_plain_number(v) for v in self.value]
+
+    DynamoType.__init__ = __init__  # type: ignore[method-assign]

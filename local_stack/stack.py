@@ -1,0 +1,303 @@
+"""Start and stop the whole local stack in this process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import uvicorn
+
+from local_stack import moto_fidelity
+from local_stack.event_sources import SchedulePoller, SqsPoller, StreamPoller, failure_sink
+from local_stack.lambda_runtime import LocalFunction
+from local_stack.template import ROOT, LocalTemplate
+from local_stack.ws_gateway import WsGateway
+
+SEED = Path(__file__).with_name("seed.json")
+LOCAL_ADMIN_EMAIL = "admin@local.test"
+LOCAL_ADMIN_PASSWORD = "local-admin-password"  # a local default, printed at start; never used on AWS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class StackConfig:
+    api_port: int = 8000
+    ws_port: int = 8001
+    moto_port: int = 0  # 0: any free port
+    admin_email: str = LOCAL_ADMIN_EMAIL
+    admin_password: str = LOCAL_ADMIN_PASSWORD
+    schedule_seconds: float = 60.0
+    seed: bool = True
+    plain_moto: bool = False  # tests only: leave moto's differences from AWS in place
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        return cls(
+            api_port=int(os.environ.get("API_PORT", "8000")),
+            ws_port=int(os.environ.get("WS_PORT", "8001")),
+            moto_port=int(os.environ.get("MOTO_PORT", "0")),
+            admin_email=os.environ.get("ADMIN_EMAIL", LOCAL_ADMIN_EMAIL),
+            admin_password=os.environ.get("ADMIN_PASSWORD", LOCAL_ADMIN_PASSWORD),
+            schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
+        )
+
+
+class _Server(threading.Thread):
+    def __init__(self, name: str, app: Any, port: int) -> None:
+        super().__init__(name=name, daemon=True)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets"
+        )
+        self.server = uvicorn.Server(config)
+
+    def run(self) -> None:
+        self.server.run()
+
+    def wait_started(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.is_alive():
+                raise RuntimeError(f"{self.name} did not start")
+            time.sleep(0.02)
+
+
+@dataclass
+class LocalStack:
+    config: StackConfig = field(default_factory=StackConfig)
+
+    def __post_init__(self) -> None:
+        self.stop_event = threading.Event()
+        self.threads: list[Any] = []
+        self.functions: dict[str, LocalFunction] = {}
+        self.names: dict[str, str] = {}
+        self._ready = False
+
+    # ------------------------------------------------------------------ urls
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.api_port}/api"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.config.ws_port}/"
+
+    def ready(self) -> bool:
+        return self._ready and all(t.is_alive() for t in self.threads)
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> LocalStack:
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        if not self.config.plain_moto:
+            moto_fidelity.install()
+        if not self.config.moto_port:
+            self.config.moto_port = free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.config.moto_port, verbose=False)
+        self.moto.start()
+        self.endpoint = f"http://127.0.0.1:{self.config.moto_port}"
+        for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
+            del os.environ[var]
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_REGION": "us-east-1",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
+        self.sqs = boto3.client("sqs", endpoint_url=self.endpoint)
+        self.ddb = boto3.client("dynamodb", endpoint_url=self.endpoint)
+        self.streams = boto3.client("dynamodbstreams", endpoint_url=self.endpoint)
+        self.template = LocalTemplate()
+        self._create_resources()
+        self._configure_functions()
+        self._start_event_sources()
+        self._start_servers()
+        if self.config.seed:
+            self._seed()
+        self._ready = True
+        return self
+
+    def _create_resources(self) -> None:
+        t = self.template
+        for logical_id, props in t.tables().items():
+            kwargs: dict[str, Any] = {
+                "TableName": logical_id,
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if props.get("StreamSpecification"):
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+            desc = self.ddb.create_table(**kwargs)["TableDescription"]
+            t.refs[logical_id] = logical_id
+            t.attrs[(logical_id, "Arn")] = desc["TableArn"]
+            if desc.get("LatestStreamArn"):
+                t.attrs[(logical_id, "StreamArn")] = desc["LatestStreamArn"]
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                self.ddb.update_time_to_live(TableName=logical_id, TimeToLiveSpecification=ttl)
+        # dead-letter targets first: a redrive policy names them
+        queues = t.queues()
+        order = sorted(queues, key=lambda q: "RedrivePolicy" in queues[q])
+        for logical_id in order:
+            props = queues[logical_id]
+            fifo = bool(props.get("FifoQueue"))
+            name = f"{logical_id}.fifo" if fifo else logical_id
+            attributes: dict[str, str] = {}
+            for key, value in props.items():
+                if key in ("Tags", "SqsManagedSseEnabled", "QueueName"):
+                    continue
+                value = t.resolve(value)
+                attributes[key] = (
+                    json.dumps(value)
+                    if isinstance(value, dict)
+                    else str(value).lower()
+                    if isinstance(value, bool)
+                    else str(value)
+                )
+            url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            t.refs[logical_id] = url
+            t.attrs[(logical_id, "Arn")] = arn
+            t.attrs[(logical_id, "QueueName")] = name
+        t.refs["WebSocketApi"] = "local"
+
+    def _configure_functions(self) -> None:
+        # layers: on Lambda their python/ folder is on the path; here, their source folder is
+        for layer in self.template.of_type("AWS::Serverless::LayerVersion").values():
+            path = str(ROOT / layer["Properties"]["ContentUri"])
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        local_overrides = {
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "ADMIN_EMAIL": self.config.admin_email,
+            "ADMIN_PASSWORD": self.config.admin_password,
+            "COOKIE_SECURE": "false",
+            "WS_MANAGEMENT_ENDPOINT": f"http://127.0.0.1:{self.config.ws_port}/{self.template.parameters['Stage']}",
+        }
+        env: dict[str, str] = {}
+        for fn in self.template.functions().values():
+            for key, value in fn.environment.items():
+                if key in local_overrides:
+                    continue
+                if key in env and env[key] != value:
+                    raise RuntimeError(f"functions disagree on {key}: {env[key]} vs {value}")
+                env[key] = value
+        os.environ.update(env)
+        os.environ.update(local_overrides)
+        for logical_id, fn in self.template.functions().items():
+            self.functions[logical_id] = LocalFunction(fn)
+
+    def _start_event_sources(self) -> None:
+        t = self.template
+        for logical_id, fn in t.functions().items():
+            local = self.functions[logical_id]
+            for source in fn.events:
+                p = source.properties
+                if source.type == "SQS":
+                    queue_id = p["Queue"]["Fn::GetAtt"][0]
+                    self.threads.append(
+                        SqsPoller(
+                            self.sqs,
+                            t.refs[queue_id],
+                            t.attrs[(queue_id, "Arn")],
+                            local.invoke,
+                            batch_size=int(p.get("BatchSize", 10)),
+                            report_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
+                            stop=self.stop_event,
+                        )
+                    )
+                elif source.type == "DynamoDB":
+                    table_id = p["Stream"]["Fn::GetAtt"][0]
+                    destination = (p.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+                    sink = (
+                        failure_sink(self.sqs, t.refs[destination["Fn::GetAtt"][0]]) if destination else None
+                    )
+                    self.threads.append(
+                        StreamPoller(
+                            self.streams,
+                            t.attrs[(table_id, "StreamArn")],
+                            local.invoke,
+                            batch_size=int(p.get("BatchSize", 100)),
+                            max_retries=int(p.get("MaximumRetryAttempts", 5)),
+                            on_failure=sink,
+                            stop=self.stop_event,
+                        )
+                    )
+                elif source.type == "Schedule":
+                    self.threads.append(
+                        SchedulePoller(local.invoke, self.config.schedule_seconds, stop=self.stop_event)
+                    )
+        for thread in self.threads:
+            thread.start()
+        for thread in self.threads:
+            thread.ready.wait(5)
+
+    def _start_servers(self) -> None:
+        api_module = self.functions["ApiFunction"].module
+        api_module.app.state.ready = self.ready
+        self.api_server = _Server("api", api_module.app, self.config.api_port)
+        route_keys = {
+            r["Properties"]["RouteKey"] for r in self.template.of_type("AWS::ApiGatewayV2::Route").values()
+        }
+        self.gateway = WsGateway(
+            self.functions["WsFunction"].invoke,
+            stage=self.template.parameters["Stage"],
+            route_keys={k for k in route_keys if not k.startswith("$")},
+        )
+        self.ws_server = _Server("ws-gateway", self.gateway.app, self.config.ws_port)
+        for server in (self.api_server, self.ws_server):
+            server.start()
+        for server in (self.api_server, self.ws_server):
+            server.wait_started()
+        self.threads.extend([self.api_server, self.ws_server])
+
+    def _seed(self) -> None:
+        from exchange.domain.money import to_cents
+
+        services = self.functions["ApiFunction"].module.app.state.services
+        seed = json.loads(SEED.read_text())
+        for stock in seed.get("stocks", []):
+            if services.store.stock(stock["symbol"]) is None:
+                services.admin.list_stock(
+                    stock["symbol"],
+                    stock["name"],
+                    to_cents(stock["reference_price"]),
+                    to_cents(stock.get("tick_size", "0.01")),
+                )
+
+    # ------------------------------------------------------------------ stop
+    def stop(self) -> None:
+        self._ready = False
+        self.stop_event.set()
+        for server in (getattr(self, "api_server", None), getattr(self, "ws_server", None)):
+            if server is not None:
+                server.server.should_exit = True
+        for thread in self.threads:
+            thread.join(timeout=5)
+        if hasattr(self, "moto"):
+            self.moto.stop()
