@@ -24,7 +24,7 @@ from local_stack.template import ROOT, LocalTemplate
 from local_stack.ws_gateway import WsGateway
 
 SEED = Path(__file__).with_name("seed.json")
-LOCAL_ADMIN_EMAIL = "admin@local.test"
+LOCAL_ADMIN_EMAIL = "admin@example.com"
 LOCAL_ADMIN_PASSWORD = "local-admin-password"  # a local default, printed at start; never used on AWS
 
 

@@ -1,0 +1,144 @@
+"""The local stack, started once for the test session; real HTTP and WebSocket clients against it."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from local_stack.stack import LocalStack, StackConfig, free_port
+
+ADMIN = {"email": "admin@example.com", "password": "e2e-admin-password"}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    s = LocalStack(
+        StackConfig(
+            api_port=free_port(),
+            ws_port=free_port(),
+            admin_email=ADMIN["email"],
+            admin_password=ADMIN["password"],
+            schedule_seconds=3600,
+        )
+    ).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def http(stack: LocalStack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.api_url.removesuffix("/api"), timeout=10) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def admin_token(http: httpx.Client) -> str:
+    r = http.post("/api/auth/login", json=ADMIN)
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+@pytest.fixture
+def register(http: httpx.Client) -> Callable[..., dict[str, Any]]:
+    def _register(name: str = "trader") -> dict[str, Any]:
+        email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
+        r = http.post(
+            "/api/auth/register",
+            json={"email": email, "password": "correct horse battery", "display_name": name},
+        )
+        assert r.status_code == 201, r.text
+        return {**r.json(), "email": email, "headers": bearer(r.json()["access_token"])}
+
+    return _register
+
+
+@pytest.fixture
+def new_symbol(http: httpx.Client, admin_token: str) -> Callable[..., str]:
+    def _list(reference_price: str = "100.00", tick_size: str = "0.01") -> str:
+        symbol = "".join(chr(ord("A") + int(c, 16) % 26) for c in uuid.uuid4().hex[:6])
+        r = http.post(
+            "/api/admin/stocks",
+            headers=bearer(admin_token),
+            json={
+                "symbol": symbol,
+                "name": f"Test {symbol}",
+                "reference_price": reference_price,
+                "tick_size": tick_size,
+            },
+        )
+        assert r.status_code == 201, r.text
+        return symbol
+
+    return _list
+
+
+class WsClient:
+    """A real WebSocket client that collects what the server pushes."""
+
+    def __init__(self, conn: ClientConnection) -> None:
+        self.conn = conn
+        self.received: list[dict[str, Any]] = []
+
+    def send(self, body: dict[str, Any]) -> None:
+        self.conn.send(json.dumps(body))
+
+    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 15) -> dict[str, Any]:
+        for msg in self.received:
+            if pred(msg):
+                return msg
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                raw = self.conn.recv(timeout=max(0.01, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            msg = json.loads(raw)
+            self.received.append(msg)
+            if pred(msg):
+                return msg
+        raise AssertionError(f"nothing matched within {timeout}s; received: {self.received}")
+
+    def drain(self, seconds: float = 0.5) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.received.append(json.loads(self.conn.recv(timeout=deadline - time.monotonic())))
+            except TimeoutError:
+                return
+
+
+@pytest.fixture
+def ws(stack: LocalStack) -> Iterator[Callable[..., WsClient]]:
+    opened: list[ClientConnection] = []
+
+    def _open(token: str | None = None) -> WsClient:
+        url = stack.ws_url + (f"?token={token}" if token else "")
+        conn = connect(url, open_timeout=10)
+        opened.append(conn)
+        return WsClient(conn)
+
+    yield _open
+    for conn in opened:
+        conn.close()
+
+
+def wait_until(fn: Callable[[], Any], timeout: float = 15, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
