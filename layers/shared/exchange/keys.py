@@ -62,3 +62,34 @@ def seq_sk(seq: int) -> str:
 
 
 PENDING_SHARD = "PENDING"
+
+
+# ---------------------------------------------------------------- auth: refresh tokens, login failures
+# A refresh token is stored only as its SHA-256 (hex); its family (one login) carries the revocation flag.
+def refresh_token(token_hash: str) -> str:
+    return f"REFRESH#{token_hash}"
+
+
+REFRESH_TOKEN = "TOKEN"
+
+
+def refresh_family(family_id: str) -> str:
+    return f"REFRESHFAM#{family_id}"
+
+
+REFRESH_FAMILY = "FAMILY"
+TS_WIDTH = 15
+
+
+def login_failures(scope: str, subject: str) -> str:
+    """scope "email" (normalised address) or "ip" (client address, IPv6 as its /64)."""
+    return f"LOGINFAIL#{scope}:{subject}"
+
+
+def login_failure_sk(ts_ms: int, nonce: str) -> str:
+    return f"{ts_ms:0{TS_WIDTH}d}#{nonce}"
+
+
+def login_failure_from(ts_ms: int) -> str:
+    """The lowest sort key of failures at or after ts_ms."""
+    return f"{ts_ms:0{TS_WIDTH}d}"

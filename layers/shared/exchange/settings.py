@@ -35,10 +35,10 @@ class ApiSettings(_TokenSettings):
     ADMIN_EMAIL: str | None = None
     ADMIN_PASSWORD: str | None = None
     ADMIN_PASSWORD_SECRET_ARN: str | None = None
-    LOGIN_MAX_FAILURES_PER_EMAIL: int = 5
-    LOGIN_MAX_FAILURES_PER_IP: int = 20
-    LOGIN_WINDOW_SECONDS: int = 900
-    MAX_BODY_BYTES: int = 16_384
+    LOGIN_MAX_FAILURES_PER_EMAIL: Annotated[int, Field(gt=0)] = 5
+    LOGIN_MAX_FAILURES_PER_IP: Annotated[int, Field(gt=0)] = 20
+    LOGIN_WINDOW_SECONDS: Annotated[int, Field(gt=0)] = 900
+    MAX_BODY_BYTES: Annotated[int, Field(gt=0)] = 16_384
 
 
 class WsSettings(_TokenSettings):

@@ -10,6 +10,8 @@ from exchange.domain.errors import Conflict, NotFound, Unauthorized
 from exchange.ids import new_id, now_ms
 from exchange.security.passwords import hash_password, verify_password
 
+_NO_USER = "-"
+
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
@@ -43,7 +45,8 @@ class Accounts:
     def authenticate(self, email: str, password: str) -> dict[str, Any]:
         """The same error (and about the same time) for an unknown email and a wrong password."""
         user_id = self.store.user_id_by_email(normalise_email(email))
-        profile = self.store.profile(user_id) if user_id else None
+        # the same two reads either way (an id no user has: nothing found), then one argon2 verify
+        profile = self.store.profile(user_id or _NO_USER)
         if not verify_password(profile["password_hash"] if profile else None, password) or profile is None:
             raise Unauthorized("wrong email or password", code="invalid_credentials")
         return profile
