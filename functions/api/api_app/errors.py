@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -56,7 +58,73 @@ def _clean(errors: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+ENVELOPE_REF = "#/components/schemas/ErrorEnvelope"
+_WHY = {
+    "400": "malformed_request: the body is not JSON (or not UTF-8)",
+    "401": "unauthorized, token_expired: no, bad or expired access token",
+    "413": "payload_too_large: the body is over the size limit",
+    "415": "unsupported_media_type: the body is not application/json",
+    "422": "validation_error: details lists each failing field as {loc, msg, type}",
+}
+
+
+def _error_response(status: str, description: str | None = None) -> dict[str, Any]:
+    return {
+        "description": description or _WHY.get(status, "error"),
+        "content": {"application/json": {"schema": {"$ref": ENVELOPE_REF}}},
+    }
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document tell the truth about errors: every error response is the envelope
+    (FastAPI's default 422 schema is not what we send), and every operation lists the errors the
+    app raises for any route: 422 when it takes parameters or a body, 400/413/415 when it takes a
+    body, 401 when it needs a bearer token."""
+    for path_item in schema.get("paths", {}).values():
+        for op in path_item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses = op["responses"]
+            for status, response in list(responses.items()):
+                if status.startswith(("4", "5")):
+                    description = response.get("description")
+                    keep = description if description and description != "Validation Error" else None
+                    responses[status] = _error_response(status, keep)
+            wanted = []
+            if op.get("parameters") or op.get("requestBody"):
+                wanted.append("422")
+            if op.get("requestBody"):
+                wanted += ["400", "413", "415"]
+            if op.get("security"):
+                wanted.append("401")
+            for status in wanted:
+                responses.setdefault(status, _error_response(status))
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    return schema
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    openapi_version=app.openapi_version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    return build
+
+
 def install(app: FastAPI) -> None:
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
+
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None

@@ -1,11 +1,15 @@
-"""The FastAPI app: routers, the error envelope, the body size guard, health."""
+"""The FastAPI app: routers, the error envelope, the body guard, health."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_app import errors
 from api_app.routes import admin, auth, market, orders, portfolio
@@ -28,16 +32,7 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
     max_body = app.state.services.settings.MAX_BODY_BYTES
     errors.install(app)
 
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next: Callable) -> Response:  # type: ignore[type-arg]
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body):
-            return errors.envelope(413, "payload_too_large", f"the body is larger than {max_body} bytes")
-        if request.method in ("POST", "PUT", "PATCH") and length is None:
-            body = await request.body()
-            if len(body) > max_body:
-                return errors.envelope(413, "payload_too_large", f"the body is larger than {max_body} bytes")
-        return await call_next(request)  # type: ignore[no-any-return]
+    app.add_middleware(BodyGuard, max_body=max_body)
 
     @app.get(
         "/api/health", response_model=HealthOut, tags=["health"], responses={503: {"model": ErrorEnvelope}}
@@ -50,3 +45,115 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
     for router in (auth.router, orders.router, market.router, portfolio.router, admin.router):
         app.include_router(router)
     return app
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _bad_string_at(value: Any, path: list[str]) -> list[str] | None:
+    """The path of the first string (key or value) that is not valid Unicode (a lone surrogate)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _bad_string_at(k, [*path, "<key>"]) or _bad_string_at(v, [*path, str(k)])
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _bad_string_at(v, [*path, str(i)])
+            if found:
+                return found
+    return None
+
+
+class BodyGuard:
+    """Pure ASGI, outermost: refuses before any route runs, in the error envelope,
+    - a body over ``max_body`` bytes (413, declared or streamed: reading stops at the limit);
+    - a body that is not JSON by its Content-Type (415; no Content-Type is read as JSON);
+    - a JSON body that is not UTF-8, or holds NaN/Infinity (400), or a lone surrogate escape such as
+      "\\ud800" in a string (422 with the field path: it cannot be stored or hashed).
+    The body it read is replayed to the app unchanged."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        too_large = errors.envelope(
+            413, "payload_too_large", f"the body is larger than {self.max_body} bytes"
+        )
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        problem = self._problem(scope["method"], headers, body)
+        if problem is not None:
+            await problem(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _problem(self, method: str, headers: Headers, body: bytes) -> JSONResponse | None:
+        if not body.strip() or method not in _BODY_METHODS:
+            return None
+        content_type = headers.get("content-type")
+        if content_type is not None and not _is_json(content_type):
+            return errors.envelope(415, "unsupported_media_type", "the body must be application/json")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return errors.envelope(400, "malformed_request", "the body is not UTF-8")
+        try:
+            value = json.loads(text, parse_constant=_no_constant)
+        except ValueError:
+            return errors.envelope(400, "malformed_request", "the body is not valid JSON")
+        if "\\u" in text:
+            path = _bad_string_at(value, ["body"])
+            if path is not None:
+                return errors.envelope(
+                    422,
+                    "validation_error",
+                    "the request is not valid",
+                    [{"loc": path, "msg": "not a valid Unicode string", "type": "string_unicode"}],
+                )
+        return None

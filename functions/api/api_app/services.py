@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from exchange.adapters.auth_store import AuthStore
 from exchange.adapters.exchange_store import ExchangeStore
 from exchange.adapters.orders_queue import OrdersQueue
 from exchange.adapters.secrets import secret_value
@@ -13,9 +14,11 @@ from exchange.security.tokens import TokenService
 from exchange.settings import ApiSettings
 from exchange.usecases.accounts import Accounts
 from exchange.usecases.admin import Admin
+from exchange.usecases.login_throttle import LoginThrottle
 from exchange.usecases.market import Market
 from exchange.usecases.orders import Orders
 from exchange.usecases.portfolio import Portfolio
+from exchange.usecases.sessions import Sessions
 
 
 @dataclass
@@ -41,6 +44,24 @@ class Services:
     @cached_property
     def accounts(self) -> Accounts:
         return Accounts(self.store, to_cents(self.settings.STARTING_CASH, allow_zero=True))
+
+    @cached_property
+    def auth_store(self) -> AuthStore:
+        return AuthStore(self.settings.TABLE_NAME)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        return Sessions(self.auth_store, self.settings.REFRESH_TOKEN_TTL_SECONDS)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        s = self.settings
+        return LoginThrottle(
+            self.auth_store,
+            s.LOGIN_MAX_FAILURES_PER_EMAIL,
+            s.LOGIN_MAX_FAILURES_PER_IP,
+            s.LOGIN_WINDOW_SECONDS,
+        )
 
     @cached_property
     def admin(self) -> Admin:
