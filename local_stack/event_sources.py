@@ -58,11 +58,14 @@ class SqsPoller(_Loop):
         stop: threading.Event,
         backoff_s: float = 0.2,
         wait_s: int = 1,
+        release_failed: bool = True,
     ) -> None:
         super().__init__(f"sqs-poller:{queue_url.rsplit('/', 1)[-1]}", stop)
         self.sqs, self.queue_url, self.queue_arn = sqs, queue_url, queue_arn
         self.invoke, self.batch_size, self.report_failures = invoke, batch_size, report_failures
         self.backoff_s, self.wait_s = backoff_s, wait_s
+        # False only in the fidelity test: leave failed messages to their visibility timeout (plain moto)
+        self.release_failed = release_failed
 
     def _record(self, m: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -107,7 +110,7 @@ class SqsPoller(_Loop):
                 Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)],
             )
         retry = [r for r in records if r["messageId"] in failed]
-        if retry:
+        if retry and self.release_failed:
             timer = threading.Timer(self.backoff_s, self._release, args=(retry,))
             timer.daemon = True
             timer.start()
