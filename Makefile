@@ -28,8 +28,11 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 run: $(VENV)/.installed
 	$(PY) -m local_stack
 
+# Two pytest processes: moto keeps its state per process, and the integration tier's mock_aws
+# resets it, so the tier that runs the local stack (e2e + security) gets a process of its own.
 test: $(VENV)/.installed $(SAM_VENV)/.installed lint check-template
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests/unit tests/integration
+	$(PY) -m pytest tests/e2e tests/security
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -45,7 +48,7 @@ integration: $(VENV)/.installed
 	$(PY) -m pytest tests/integration
 
 e2e: $(VENV)/.installed
-	$(PY) -m pytest tests/e2e
+	$(PY) -m pytest tests/e2e tests/security
 
 bench-engine: $(VENV)/.installed
 	$(PY) benchmarks/run_engine_bench.py

@@ -12,34 +12,14 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from local_stack.stack import LocalStack, StackConfig, free_port
-
-ADMIN = {"email": "admin@example.com", "password": "e2e-admin-password"}
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    s = LocalStack(
-        StackConfig(
-            api_port=free_port(),
-            ws_port=free_port(),
-            admin_email=ADMIN["email"],
-            admin_password=ADMIN["password"],
-            schedule_seconds=3600,
-        )
-    ).start()
-    yield s
-    s.stop()
+from local_stack.stack import LocalStack
+from tests.conftest import ADMIN, bearer
 
 
 @pytest.fixture
 def http(stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.api_url.removesuffix("/api"), timeout=10) as client:
         yield client
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

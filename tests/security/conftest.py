@@ -1,7 +1,6 @@
 """The local stack for the security tests, and clients that attack it over real HTTP / WebSocket.
 
-Until the e2e session fixture moves to tests/conftest.py, this module starts its own stack (same
-admin as tests/e2e/conftest.py, so the two merge into one fixture).
+The stack itself is the session fixture of tests/conftest.py (shared with the e2e tier).
 
 Failed logins are counted per client IP: every test that fails logins on purpose speaks from its
 own loopback address (127.0.0.0/8 is all loopback on Linux), so it never throttles the others.
@@ -18,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from local_stack.stack import LocalStack, StackConfig, free_port
+from local_stack.stack import LocalStack
+from tests.conftest import ADMIN, bearer
 
-ADMIN = {"email": "admin@example.com", "password": "e2e-admin-password"}
 PASSWORD = "correct horse battery"
 _addresses = itertools.count(random.randrange(2, 200) * 256)
 
@@ -31,25 +30,6 @@ def fresh_loopback() -> str:
     while not 0 < n & 255 < 255:
         n = next(_addresses)
     return f"127.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    s = LocalStack(
-        StackConfig(
-            api_port=free_port(),
-            ws_port=free_port(),
-            admin_email=ADMIN["email"],
-            admin_password=ADMIN["password"],
-            schedule_seconds=3600,
-        )
-    ).start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="session")

@@ -392,7 +392,7 @@ class ExchangeStore:
             cond = (
                 "attribute_not_exists(cost_basis)" if h.expected_cost_basis is None else "cost_basis = :old"
             )
-            values: dict[str, Any] = {
+            holding_values: dict[str, Any] = {
                 ":a": h.available_delta,
                 ":r": h.reserved_delta,
                 ":c": h.cost_basis,
@@ -402,7 +402,7 @@ class ExchangeStore:
                 ":t": now,
             }
             if h.expected_cost_basis is not None:
-                values[":old"] = h.expected_cost_basis
+                holding_values[":old"] = h.expected_cost_basis
             ops.append(
                 Op(
                     "Update",
@@ -411,7 +411,7 @@ class ExchangeStore:
                     update="ADD available :a, reserved :r SET cost_basis = :c, realized_pnl = :p, "
                     "user_id = :u, symbol = :s, updated_at = :t",
                     condition=cond,
-                    values=values,
+                    values=holding_values,
                 )
             )
         try:

@@ -29,6 +29,8 @@ def to_cents(value: object, *, tick_cents: int = 1, allow_zero: bool = False) ->
         raise MoneyFormatError("must be a decimal number") from exc
     if not amount.is_finite():
         raise MoneyFormatError("must be a finite number")
+    if amount.adjusted() > 15:  # beyond any amount we hold; also keeps the arithmetic from overflowing
+        raise MoneyFormatError("is too large")
     cents = amount * CENTS_PER_UNIT
     if cents != cents.to_integral_value():
         raise MoneyFormatError("has more decimals than the tick allows")

@@ -1,0 +1,74 @@
+"""Integration tier: the real adapters and use cases against moto in-process (mock_aws), with the
+tables and queues created from template.yaml."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from exchange.adapters.exchange_store import ExchangeStore
+from exchange.adapters.orders_queue import OrdersQueue
+from exchange.usecases.accounts import Accounts
+from exchange.usecases.admin import Admin
+from exchange.usecases.matching import Matcher
+from exchange.usecases.orders import Orders
+from local_stack import moto_fidelity
+from local_stack.template import LocalTemplate
+
+
+@dataclass
+class Exchange:
+    store: ExchangeStore
+    queue: OrdersQueue
+    accounts: Accounts
+    admin: Admin
+    orders: Orders
+    matcher: Matcher
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[None]:
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("AWS_ENDPOINT_URL")}
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+    )
+    moto_fidelity.install()
+    with mock_aws():
+        yield
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def exchange(aws: None) -> Exchange:
+    template = LocalTemplate()
+    ddb = boto3.client("dynamodb")
+    for name, props in template.tables().items():
+        extra = (
+            {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
+            if "GlobalSecondaryIndexes" in props
+            else {}
+        )
+        ddb.create_table(
+            TableName=name,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+            BillingMode="PAY_PER_REQUEST",
+            **extra,
+        )
+    url = boto3.client("sqs").create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})[
+        "QueueUrl"
+    ]
+    store = ExchangeStore("ExchangeTable", boto3.client("dynamodb"))
+    queue = OrdersQueue(url, boto3.client("sqs"))
+    return Exchange(
+        store, queue, Accounts(store, 10_000_000), Admin(store), Orders(store, queue), Matcher(store)
+    )
