@@ -3,6 +3,7 @@ conditional, a replay changes nothing, and a stale cached book is detected."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -195,3 +196,83 @@ def test_cancel_releases_the_reservation_through_the_sequence(exchange: Exchange
     assert (o["status"], o["cancel_reason"], o["reserved_cash"]) == ("cancelled", "user", 0)
     assert cash(ex, buyer) == (10_000_000, 0)
     assert ex.store.book(sym)["bids"] == "[]"
+
+
+def test_an_order_sweeping_more_makers_than_one_transaction_holds(exchange: Exchange) -> None:
+    # Given 40 resting asks of one share each, from 40 different sellers (6 writes per fill)
+    ex = exchange
+    sym, buyer = _symbol(ex), _user(ex)
+    sellers = [_user(ex) for _ in range(40)]
+    asks = []
+    for i, seller in enumerate(sellers):
+        ex.admin.grant(seller, sym, 1)
+        asks.append(place(ex, seller, sym, "sell", 1, 10_000 + i))
+    for start in range(0, 40, 10):
+        match(ex, *asks[start : start + 10])
+    version_before = ex.store.book(sym)["version"]
+
+    # When one buy takes all 40
+    buy = place(ex, buyer, sym, "buy", 40, 10_100)
+    match(ex, buy)
+
+    # Then it filled completely over several transactions, and everything settled exactly
+    b = ex.store.order(buyer, buy["id"])
+    assert (b["status"], b["filled_quantity"], b["reserved_cash"]) == ("filled", 40, 0)
+    assert "pending_shard" not in b
+    paid = sum(10_000 + i for i in range(40))
+    assert cash(ex, buyer) == (10_000_000 - paid, 0)
+    assert shares(ex, buyer, sym) == (40, 0)
+    assert all(cash(ex, s) == (10_000_000 + 10_000 + i, 0) for i, s in enumerate(sellers))
+    book = ex.store.book(sym)
+    assert book["asks"] == "[]" and book["partial"] is False
+    assert book["version"] - version_before >= 3
+    assert len(ex.store.fills_of_order(buyer, buy["id"])) == 40
+    # and a fresh container rebuilds the same (empty) book
+    match(ex, place(ex, buyer, sym, "buy", 1, 9_000), matcher=Matcher(ex.store))
+    assert json.loads(ex.store.book(sym)["bids"]) == [[9_000, 1, 1]]
+
+
+def test_a_crash_between_the_parts_of_one_order_resumes_on_redelivery(exchange: Exchange) -> None:
+    # Given 30 one-share asks from 30 sellers, and a matcher that dies after its first commit
+    ex = exchange
+    sym, buyer = _symbol(ex), _user(ex)
+    sellers = [_user(ex) for _ in range(30)]
+    asks = []
+    for seller in sellers:
+        ex.admin.grant(seller, sym, 1)
+        asks.append(place(ex, seller, sym, "sell", 1, 10_000))
+    for start in range(0, 30, 10):
+        match(ex, *asks[start : start + 10])
+    buy = place(ex, buyer, sym, "buy", 30, 10_000)
+
+    class Crash(Exception):
+        pass
+
+    commits = []
+    real_commit = ex.store.commit_batch
+
+    def commit_then_crash(c: Any) -> None:
+        if commits:
+            raise Crash
+        commits.append(c)
+        real_commit(c)
+
+    dying = Matcher(ex.store)
+    ex.store.commit_batch = commit_then_crash  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Crash):
+            match(ex, buy, matcher=dying)
+    finally:
+        del ex.store.commit_batch
+    half = ex.store.order(buyer, buy["id"])
+    assert half["status"] == "pending" and 0 < half["filled_quantity"] < 30
+
+    # When SQS redelivers the message to a fresh container
+    match(ex, buy, matcher=Matcher(ex.store))
+
+    # Then the order resumed where it stopped: filled once, every share and cent exactly once
+    b = ex.store.order(buyer, buy["id"])
+    assert (b["status"], b["filled_quantity"], b["reserved_cash"]) == ("filled", 30, 0)
+    assert cash(ex, buyer) == (10_000_000 - 300_000, 0) and shares(ex, buyer, sym) == (30, 0)
+    assert sorted(cash(ex, s)[0] for s in sellers) == [10_010_000] * 30
+    assert len(ex.store.trades(sym, 100)) == 30

@@ -1,0 +1,122 @@
+"""The local stack's event sources behave like Lambda's: partial batch failure, DLQ after
+maxReceiveCount, stream batches retried from the first failed record then sent to the on-failure
+destination."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local_stack import moto_fidelity
+from local_stack.event_sources import SqsPoller, StreamPoller, failure_sink
+from local_stack.stack import free_port
+
+CREDS = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    moto_fidelity.install()
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def _drive(poller: Any, until: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:
+        poller.poll_once()
+        time.sleep(0.05)
+
+
+def test_partial_batch_failure_redelivers_only_the_failed_group_then_dead_letters(endpoint: str) -> None:
+    # Given a FIFO queue with a redrive policy (3 receives) and two message groups
+    sqs = boto3.client("sqs", endpoint_url=endpoint, **CREDS)
+    dlq = sqs.create_queue(QueueName="dlq-test.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(
+        QueueName="src-test.fifo",
+        Attributes={
+            "FifoQueue": "true",
+            "VisibilityTimeout": "30",
+            "RedrivePolicy": f'{{"deadLetterTargetArn": "{dlq_arn}", "maxReceiveCount": "3"}}',
+        },
+    )["QueueUrl"]
+    for group, body in (("BAD", "poison"), ("GOOD", "g1"), ("GOOD", "g2")):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=body)
+    handled: list[str] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        failures = []
+        for r in event["Records"]:
+            if r["body"] == "poison":
+                failures.append({"itemIdentifier": r["messageId"]})
+            else:
+                handled.append(r["body"])
+        return {"batchItemFailures": failures}
+
+    poller = SqsPoller(sqs, url, "arn:src", function, stop=threading.Event(), wait_s=0, backoff_s=0.01)
+
+    # When the poller runs until the poison message is gone from the source queue
+    def dead_lettered() -> bool:
+        return bool(
+            sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=1, VisibilityTimeout=0).get("Messages")
+        )
+
+    _drive(poller, dead_lettered)
+
+    # Then the good group was handled once, in order, and the poison message is in the DLQ
+    assert handled == ["g1", "g2"]
+    assert dead_lettered()
+
+
+def test_stream_batches_retry_from_the_first_failure_then_go_to_the_destination(endpoint: str) -> None:
+    # Given a table with a stream and 3 changes, the second of which always fails
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, **CREDS)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, **CREDS)
+    sqs = boto3.client("sqs", endpoint_url=endpoint, **CREDS)
+    arn = ddb.create_table(
+        TableName="stream-test",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    for pk in ("a", "b", "c"):
+        ddb.put_item(TableName="stream-test", Item={"pk": {"S": pk}})
+    failures_queue = sqs.create_queue(QueueName="stream-failures")["QueueUrl"]
+    calls: list[list[str]] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
+        calls.append(keys)
+        for r, key in zip(event["Records"], keys, strict=True):
+            if key == "b":
+                return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]}]}
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(
+        streams,
+        arn,
+        function,
+        max_retries=2,
+        stop=threading.Event(),
+        on_failure=failure_sink(sqs, failures_queue),
+    )
+
+    # When one poll delivers the batch
+    poller.poll_once()
+
+    # Then: the batch, then 2 retries from "b", then "b" goes to the destination and "c" is delivered
+    assert calls == [["a", "b", "c"], ["b", "c"], ["b", "c"], ["c"]]
+    sent = sqs.receive_message(QueueUrl=failures_queue)["Messages"]
+    assert '"b"' in sent[0]["Body"]

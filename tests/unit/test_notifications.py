@@ -1,0 +1,82 @@
+"""Stream records -> contract events: derived from images only, once per committed change."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from exchange.usecases.notifications import Change, events_for
+
+
+class FakeStore:
+    def stock(self, symbol: str) -> dict[str, Any]:
+        return {"symbol": symbol, "last_price": 10_150, "reference_price": 10_000}
+
+    def cash(self, user_id: str) -> dict[str, Any]:
+        return {"available": 500, "reserved": 250}
+
+
+def _book(version: int, events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "pk": "STOCK#ACME",
+        "sk": "BOOK",
+        "version": version,
+        "events": json.dumps(events),
+        "updated_at": 1_764_072_000_123,
+    }
+
+
+def test_book_change_yields_its_events_in_order_with_the_commit_time() -> None:
+    events = [
+        {"type": "ORDER_ACCEPTED", "channel": "user:u1", "data": {"id": "o1"}},
+        {"type": "TRADE_EXECUTED", "channel": "stock:ACME", "data": {"sequence": 7}},
+    ]
+    out = events_for(Change("MODIFY", _book(3, []), _book(4, events)), FakeStore())  # type: ignore[arg-type]
+    assert [e["type"] for e in out] == ["ORDER_ACCEPTED", "TRADE_EXECUTED"]
+    assert {e["timestamp"] for e in out} == {"2025-11-25T12:00:00.123Z"}
+
+
+def test_a_replayed_or_older_book_image_yields_nothing() -> None:
+    events = [{"type": "TRADE_EXECUTED", "channel": "stock:ACME", "data": {}}]
+    assert events_for(Change("MODIFY", _book(4, events), _book(4, events)), FakeStore()) == []  # type: ignore[arg-type]
+
+
+def test_cash_change_is_a_portfolio_update_and_no_change_is_none() -> None:
+    old = {"pk": "USER#u1", "sk": "CASH", "user_id": "u1", "available": 1000, "reserved": 0, "updated_at": 1}
+    new = {**old, "available": 900, "reserved": 100, "updated_at": 2}
+    (event,) = events_for(Change("MODIFY", old, new), FakeStore())  # type: ignore[arg-type]
+    assert event["type"] == "PORTFOLIO_UPDATED" and event["channel"] == "user:u1"
+    assert event["data"] == {
+        "cash": {"available": "9.00", "reserved": "1.00", "total": "10.00"},
+        "holding": None,
+    }
+    assert events_for(Change("MODIFY", new, {**new, "updated_at": 3}), FakeStore()) == []  # type: ignore[arg-type]
+
+
+def test_holding_change_carries_the_holding_valued_at_the_last_price() -> None:
+    new = {
+        "pk": "USER#u1",
+        "sk": "HOLDING#ACME",
+        "user_id": "u1",
+        "symbol": "ACME",
+        "available": 3,
+        "reserved": 1,
+        "cost_basis": 40_000,
+        "realized_pnl": 0,
+        "updated_at": 5,
+    }
+    (event,) = events_for(Change("INSERT", None, new), FakeStore())  # type: ignore[arg-type]
+    h = event["data"]["holding"]
+    assert (h["quantity"], h["average_cost"], h["market_value"], h["unrealized_pnl"]) == (
+        4,
+        "100.00",
+        "406.00",
+        "6.00",
+    )
+    assert event["data"]["cash"]["total"] == "7.50"
+
+
+def test_other_items_yield_nothing() -> None:
+    order = {"pk": "USER#u1", "sk": "ORDER#o1", "status": "open"}
+    assert events_for(Change("MODIFY", order, order), FakeStore()) == []  # type: ignore[arg-type]
+    assert events_for(Change("REMOVE", order, None), FakeStore()) == []  # type: ignore[arg-type]
