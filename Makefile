@@ -51,7 +51,7 @@ e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e tests/security
 
 bench-engine: $(VENV)/.installed
-	$(PY) benchmarks/run_engine_bench.py
+	$(PY) benchmarks/run_engine_bench.py $(ARGS)
 
 clean:
 	rm -rf .aws-sam .hypothesis .pytest_cache .ruff_cache .mypy_cache

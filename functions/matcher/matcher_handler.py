@@ -60,6 +60,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise StockBatchFailed(record.attributes.message_group_id)
 
     processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    # a batch whose stocks all failed is still a partial response, not an invocation error
+    processor.raise_on_entire_batch_failure = False
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -1,0 +1,119 @@
+"""The Lambda entry points as AWS calls them, fed the sample events in events/: the api through
+Mangum (an API Gateway REST proxy event), the matcher with an SQS FIFO batch, the notifier with a
+stream record, the ws function with $connect, the scheduler with its schedule event."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_stack.lambda_runtime import LocalFunction
+from local_stack.template import LocalTemplate
+from tests.integration.conftest import Exchange
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def functions(exchange: Exchange) -> Iterator[dict[str, LocalFunction]]:
+    env = {
+        "TABLE_NAME": "ExchangeTable",
+        "CONNECTIONS_TABLE_NAME": "ConnectionsTable",
+        "ORDERS_QUEUE_URL": exchange.queue.queue_url,
+        "JWT_SECRET": "x" * 48,
+        "WS_MANAGEMENT_ENDPOINT": "http://127.0.0.1:9/dev",
+        "ADMIN_EMAIL": "root@example.com",
+        "ADMIN_PASSWORD": "root-password",
+        "COOKIE_SECURE": "true",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "exchange",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    exchange.admin.list_stock("ACME", "Acme", 10_000, 1)
+    loaded = {name: LocalFunction(fn) for name, fn in LocalTemplate().functions().items()}
+    yield loaded
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_api_through_mangum(functions: dict[str, LocalFunction], exchange: Exchange) -> None:
+    # When API Gateway sends the register and get-stock proxy events
+    registered = functions["ApiFunction"].invoke(event("api_register.json"))
+    stock = functions["ApiFunction"].invoke(event("api_get_stock.json"))
+
+    # Then the FastAPI app answered through Mangum with the contract's shapes and cookies
+    assert registered["statusCode"] == 201, registered
+    body = json.loads(registered["body"])
+    assert body["user"]["email"] == "sam@example.com" and body["token_type"] == "bearer"
+    cookies = registered["multiValueHeaders"]["set-cookie"]
+    assert any(c.startswith("refresh_token=") and "HttpOnly" in c and "Secure" in c for c in cookies)
+    assert exchange.store.cash(body["user"]["id"])["available"] == 10_000_000
+    assert stock["statusCode"] == 200 and json.loads(stock["body"])["reference_price"] == "100.00"
+    # and the first admin exists (created at cold start from configuration)
+    admin_id = exchange.store.user_id_by_email("root@example.com")
+    assert admin_id and exchange.store.profile(admin_id)["role"] == "admin"
+
+
+def test_matcher_takes_an_sqs_batch(functions: dict[str, LocalFunction], exchange: Exchange) -> None:
+    # Given an order placed through the use case, and the sample SQS batch pointing at it
+    user = exchange.accounts.register("m@example.com", "password123", None)["id"]
+    from exchange.usecases.orders import OrderRequest
+
+    order, _ = exchange.orders.place(user, OrderRequest("ACME", "buy", "limit", 2, 9_900, "gtc", None))
+    batch = event("sqs_orders_batch.json")
+    batch["Records"][0]["body"] = json.dumps(
+        {"kind": "new", "symbol": "ACME", "order_id": order["id"], "user_id": user}
+    )
+
+    # When the matcher handler gets it
+    result = functions["MatcherFunction"].invoke(batch)
+
+    # Then nothing failed and the order rests in the book
+    assert result == {"batchItemFailures": []}
+    assert exchange.store.order(user, order["id"])["status"] == "open"
+    assert json.loads(exchange.store.book("ACME")["bids"]) == [[9_900, 2, 1]]
+
+
+def test_matcher_reports_a_failing_stock_and_only_it(functions: dict[str, LocalFunction]) -> None:
+    batch = event("sqs_orders_batch.json")
+    batch["Records"][0]["attributes"]["MessageGroupId"] = "NOSUCH"
+    batch["Records"][0]["body"] = json.dumps(
+        {"kind": "new", "symbol": "NOSUCH", "order_id": "x", "user_id": "y"}
+    )
+    result = functions["MatcherFunction"].invoke(batch)
+    assert result == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["messageId"]}]}
+
+
+def test_notifier_takes_a_stream_record(functions: dict[str, LocalFunction]) -> None:
+    # no connection subscribes to this user: the record is handled, nothing to send
+    assert functions["NotifierFunction"].invoke(event("dynamodb_stream_cash.json")) == {
+        "batchItemFailures": []
+    }
+
+
+def test_ws_connect_refuses_a_bad_token_and_accepts_anonymous(
+    functions: dict[str, LocalFunction], exchange: Exchange
+) -> None:
+    bad = event("ws_connect.json")
+    assert functions["WsFunction"].invoke(bad)["statusCode"] == 401
+    anonymous = event("ws_connect.json")
+    anonymous["queryStringParameters"] = None
+    assert functions["WsFunction"].invoke(anonymous)["statusCode"] == 200
+
+
+def test_scheduler_runs_its_sweep(functions: dict[str, LocalFunction]) -> None:
+    assert functions["SchedulerFunction"].invoke(event("schedule.json")) == {"expired": 0, "requeued": 0}
