@@ -12,6 +12,9 @@ tests/integration/test_moto_fidelity.py that fails on plain moto and passes here
   -> snapshot only the items a transaction touches (and the stream's length) and restore those.
 * numbers in exponent form ("0E-8", "1E+3"), valid in DynamoDB, crash moto's arithmetic.
   -> normalise them to plain decimal strings when moto parses them.
+* an UpdateItem that creates its item emits two stream records in moto (an INSERT of the bare key,
+  then an INSERT of the whole item); AWS emits one.
+  -> the bare-key write inside UpdateItem does not reach the stream.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def install() -> None:
     _serialise_requests()
     _touched_item_snapshots()
     _plain_numbers()
+    _one_record_per_update()
     _installed = True
 
 
@@ -157,3 +161,31 @@ def _plain_numbers() -> None:
             self.value = [_plain_number(v) for v in self.value]
 
     DynamoType.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _one_record_per_update() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    inside_update = threading.local()
+    original_update = DynamoDBBackend.update_item
+    original_put = Table.put_item
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        inside_update.active = True
+        try:
+            return original_update(self, *args, **kwargs)
+        finally:
+            inside_update.active = False
+
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(inside_update, "active", False) or self.stream_shard is None:
+            return original_put(self, *args, **kwargs)
+        shard, self.stream_shard = self.stream_shard, None  # the bare key: not a change AWS reports
+        try:
+            return original_put(self, *args, **kwargs)
+        finally:
+            self.stream_shard = shard
+
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
+    Table.put_item = put_item  # type: ignore[method-assign]

@@ -98,3 +98,12 @@ def test_one_trade_end_to_end(
     assert book["bids"] == [] and book["asks"] == [{"price": "101.50", "quantity": 1, "orders": 1}]
     stock = http.get(f"/api/stocks/{symbol}").json()
     assert stock["last_price"] == "101.50" and stock["volume"] == 3 and stock["change_percent"] == "1.50"
+
+
+def test_nothing_was_dead_lettered(stack: Any, http: httpx.Client) -> None:
+    # (runs after the trades above) no order message and no stream record ended in a failure queue
+    for queue in ("OrdersDeadLetterQueue", "NotifierFailureQueue"):
+        url = stack.template.refs[queue]
+        attrs = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "0", queue
+    assert all(getattr(t, "errors", 0) == 0 for t in stack.threads)

@@ -217,6 +217,37 @@ def test_numbers_in_exponent_form_work_in_arithmetic(moto_endpoint: str) -> None
     assert float(item["n"]["N"]) == 1005
 
 
+def test_an_update_that_creates_an_item_is_one_stream_record(moto_endpoint: str) -> None:
+    # Given a table with a stream
+    ddb = _client("dynamodb", moto_endpoint, retries={"max_attempts": 1})
+    streams = _client("dynamodbstreams", moto_endpoint)
+    arn = ddb.create_table(
+        TableName="stream-records",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+
+    # When an UpdateItem creates an item (as the matcher does for a buyer's first holding)
+    ddb.update_item(
+        TableName="stream-records",
+        Key={"pk": {"S": "h"}},
+        UpdateExpression="ADD qty :q",
+        ExpressionAttributeValues={":q": {"N": "3"}},
+    )
+
+    # Then the stream holds one INSERT with the whole item, as on AWS
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["NewImage"]) for r in records] == [
+        ("INSERT", {"pk": {"S": "h"}, "qty": {"N": "3"}})
+    ]
+
+
 def test_our_code_never_sends_exponents() -> None:
     # Given the adapter's serialiser (integers inside)
     from decimal import Decimal
