@@ -84,6 +84,19 @@ def from_item(item: Mapping[str, Any]) -> Item:
     return {k: deserialize(v) for k, v in item.items()}
 
 
+def _expressions(
+    condition: str | None, names: Mapping[str, str] | None, values: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if condition:
+        out["ConditionExpression"] = condition
+    if names:
+        out["ExpressionAttributeNames"] = dict(names)
+    if values:
+        out["ExpressionAttributeValues"] = to_item(values)
+    return out
+
+
 class ConditionFailed(Exception):
     """A single conditional write's condition did not hold."""
 
@@ -230,13 +243,7 @@ class Table:
         names: Mapping[str, str] | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> None:
-        kwargs: dict[str, Any] = {"TableName": self.name, "Item": to_item(item)}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = dict(names)
-        if values:
-            kwargs["ExpressionAttributeValues"] = to_item(values)
+        kwargs = {"TableName": self.name, "Item": to_item(item), **_expressions(condition, names, values)}
         try:
             self.client.put_item(**kwargs)
         except ClientError as exc:
@@ -255,17 +262,12 @@ class Table:
         values: Mapping[str, Any] | None = None,
         return_new: bool = False,
     ) -> Item | None:
-        kwargs: dict[str, Any] = {
+        kwargs = {
             "TableName": self.name,
             "Key": to_item({"pk": pk, "sk": sk}),
             "UpdateExpression": expression,
+            **_expressions(condition, names, values),
         }
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if names:
-            kwargs["ExpressionAttributeNames"] = dict(names)
-        if values:
-            kwargs["ExpressionAttributeValues"] = to_item(values)
         if return_new:
             kwargs["ReturnValues"] = "ALL_NEW"
         try:

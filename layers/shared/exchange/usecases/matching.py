@@ -34,6 +34,58 @@ MAX_OPS = 100
 OPS_PER_FILL = 6
 
 
+@dataclass
+class _Holding:
+    """A holding of the batch's stock: the stored state it was read in (or last committed), and
+    what the batch changes. Share counts move as deltas (``ADD``: the api reserves meanwhile); the
+    cost basis is written absolute, conditional on the value it was computed from."""
+
+    available: int = 0
+    reserved: int = 0
+    cost_basis: int = 0
+    realized_pnl: int = 0
+    exists: bool = False
+    available_delta: int = 0
+    reserved_delta: int = 0
+    new_cost_basis: int = 0
+    new_realized_pnl: int = 0
+
+    def __post_init__(self) -> None:
+        self.new_cost_basis, self.new_realized_pnl = self.cost_basis, self.realized_pnl
+
+    @classmethod
+    def read(cls, item: dict[str, Any] | None) -> _Holding:
+        if item is None:
+            return cls()
+        return cls(
+            int(item.get("available", 0)),
+            int(item.get("reserved", 0)),
+            int(item.get("cost_basis", 0)),
+            int(item.get("realized_pnl", 0)),
+            exists="cost_basis" in item,
+        )
+
+    def held(self) -> int:
+        return self.available + self.reserved + self.available_delta + self.reserved_delta
+
+    def changed(self) -> bool:
+        return bool(
+            self.available_delta
+            or self.reserved_delta
+            or self.new_cost_basis != self.cost_basis
+            or self.new_realized_pnl != self.realized_pnl
+        )
+
+    def after_commit(self) -> _Holding:
+        return _Holding(
+            self.available + self.available_delta,
+            self.reserved + self.reserved_delta,
+            self.new_cost_basis,
+            self.new_realized_pnl,
+            exists=True,
+        )
+
+
 @dataclass(frozen=True)
 class Message:
     kind: str  # new | cancel | expire
@@ -171,9 +223,7 @@ class _BatchBuilder:
         self.fills: list[dict[str, Any]] = []
         self.trades: list[dict[str, Any]] = []
         self.cash: dict[str, CashDelta] = {}
-        self.holdings: dict[tuple[str, str], dict[str, Any]] = {}
-        # holdings as committed by an earlier commit of this batch (their new baseline)
-        self.holdings_base: dict[tuple[str, str], dict[str, Any]] = {}
+        self.holdings: dict[str, _Holding] = {}  # user id -> holding of this stock
         self.events: list[dict[str, Any]] = []
         self.stock_changed = False
 
@@ -198,24 +248,7 @@ class _BatchBuilder:
             )
             for oid, w in commit.orders.items()
         } | {oid: e for oid, e in self.expected.items() if oid not in commit.orders}
-        for key, h in self.holdings.items():
-            self.holdings_base[key] = {
-                **h["base"],
-                "available": h["base"]["available"] + h["available_delta"],
-                "reserved": h["base"]["reserved"] + h["reserved_delta"],
-                "cost_basis": h["cost_basis"],
-                "realized_pnl": h["realized_pnl"],
-                "exists": True,
-            }
-        for key in self.holdings:
-            b = self.holdings_base[key]
-            self.holdings[key] = {
-                "base": b,
-                "available_delta": 0,
-                "reserved_delta": 0,
-                "cost_basis": b["cost_basis"],
-                "realized_pnl": b["realized_pnl"],
-            }
+        self.holdings = {user: h.after_commit() for user, h in self.holdings.items()}
         self.touched, self.fills, self.trades, self.cash, self.events = set(), [], [], {}, []
         self.stock_changed = False
 
@@ -293,35 +326,11 @@ class _BatchBuilder:
         self._load_holdings(users)
 
     def _load_holdings(self, users: list[str]) -> None:
-        wanted = [(u, self.symbol) for u in dict.fromkeys(users) if (u, self.symbol) not in self.holdings]
-        if not wanted:
-            return
-        base = self.holdings_base
-        need = [k for k in wanted if k not in base]
-        found = self.store.holdings_many(need) if need else {}
-        for key in wanted:
-            if key in base:
-                b = base[key]
-            else:
-                item = found.get(key)
-                b = (
-                    {
-                        "available": int(item.get("available", 0)),
-                        "reserved": int(item.get("reserved", 0)),
-                        "cost_basis": int(item.get("cost_basis", 0)),
-                        "realized_pnl": int(item.get("realized_pnl", 0)),
-                        "exists": item is not None and "cost_basis" in item,
-                    }
-                    if item
-                    else {"available": 0, "reserved": 0, "cost_basis": 0, "realized_pnl": 0, "exists": False}
-                )
-            self.holdings[key] = {
-                "base": b,
-                "available_delta": 0,
-                "reserved_delta": 0,
-                "cost_basis": b["cost_basis"],
-                "realized_pnl": b["realized_pnl"],
-            }
+        wanted = [u for u in dict.fromkeys(users) if u not in self.holdings]
+        if wanted:
+            found = self.store.holdings_many([(u, self.symbol) for u in wanted])
+            for user in wanted:
+                self.holdings[user] = _Holding.read(found.get((user, self.symbol)))
 
     # ------------------------------------------------------------------ money
     def _cash(self, user_id: str) -> CashDelta:
@@ -340,16 +349,16 @@ class _BatchBuilder:
         buyer_cash.reserved -= reserved_per_share * qty
         buyer_cash.available += (reserved_per_share - price) * qty
         buy_order["reserved_cash"] = int(buy_order["reserved_cash"]) - reserved_per_share * qty
-        bh = self.holdings[(buy_order["user_id"], self.symbol)]
-        bh["available_delta"] += qty
-        bh["cost_basis"] += price * qty
+        bh = self.holdings[buy_order["user_id"]]
+        bh.available_delta += qty
+        bh.new_cost_basis += price * qty
         # seller: reserved shares leave, price x qty lands in available cash
-        sh = self.holdings[(sell_order["user_id"], self.symbol)]
-        held = sh["base"]["available"] + sh["base"]["reserved"] + sh["available_delta"] + sh["reserved_delta"]
-        removed = div_round_half_up(sh["cost_basis"] * qty, held) if held else 0
-        sh["reserved_delta"] -= qty
-        sh["cost_basis"] -= removed
-        sh["realized_pnl"] += price * qty - removed
+        sh = self.holdings[sell_order["user_id"]]
+        held = sh.held()
+        removed = div_round_half_up(sh.new_cost_basis * qty, held) if held else 0
+        sh.reserved_delta -= qty
+        sh.new_cost_basis -= removed
+        sh.new_realized_pnl += price * qty - removed
         sell_order["reserved_quantity"] = int(sell_order["reserved_quantity"]) - qty
         self._cash(sell_order["user_id"]).available += price * qty
         self._stock_trade(price, qty, seq)
@@ -431,9 +440,9 @@ class _BatchBuilder:
         else:
             self._load_holdings([uid])
             qty = int(order["reserved_quantity"])
-            h = self.holdings[(uid, self.symbol)]
-            h["reserved_delta"] -= qty
-            h["available_delta"] += qty
+            h = self.holdings[uid]
+            h.reserved_delta -= qty
+            h.available_delta += qty
             order["reserved_quantity"] = 0
         order["status"] = "expired" if reason == "expired" else "cancelled"
         order["cancel_reason"] = reason
@@ -509,22 +518,15 @@ class _BatchBuilder:
         commit.fills = list(self.fills)
         commit.trades = list(self.trades)
         commit.cash = {u: d for u, d in self.cash.items() if d.available or d.reserved}
-        for (uid, sym), h in self.holdings.items():
-            b = h["base"]
-            if not (
-                h["available_delta"]
-                or h["reserved_delta"]
-                or h["cost_basis"] != b["cost_basis"]
-                or h["realized_pnl"] != b["realized_pnl"]
-            ):
-                continue
-            commit.holdings[(uid, sym)] = HoldingWrite(
-                user_id=uid,
-                symbol=sym,
-                available_delta=h["available_delta"],
-                reserved_delta=h["reserved_delta"],
-                cost_basis=h["cost_basis"],
-                realized_pnl=h["realized_pnl"],
-                expected_cost_basis=b["cost_basis"] if b["exists"] else None,
-            )
+        for uid, h in self.holdings.items():
+            if h.changed():
+                commit.holdings[(uid, self.symbol)] = HoldingWrite(
+                    user_id=uid,
+                    symbol=self.symbol,
+                    available_delta=h.available_delta,
+                    reserved_delta=h.reserved_delta,
+                    cost_basis=h.new_cost_basis,
+                    realized_pnl=h.new_realized_pnl,
+                    expected_cost_basis=h.cost_basis if h.exists else None,
+                )
         return commit
