@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,7 +25,7 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
         version="1.0.0",
         description="The public contract (v1): auth, orders, market data, portfolio, admin.",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below with a relative document URL, so it works under a stage prefix
         redoc_url=None,
     )
     app.state.services = services or Services(ApiSettings())  # type: ignore[call-arg]
@@ -41,6 +42,11 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
         if not app.state.ready():
             return errors.envelope(503, "not_ready", "the stack is starting")
         return JSONResponse({"status": "ok"})
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # "openapi.json" relative: /docs locally, /<stage>/docs behind API Gateway
+        return get_swagger_ui_html(openapi_url="openapi.json", title=f"{app.title} - API docs")
 
     for router in (auth.router, orders.router, market.router, portfolio.router, admin.router):
         app.include_router(router)
