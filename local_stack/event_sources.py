@@ -24,6 +24,8 @@ Invoke = Callable[[dict[str, Any]], Any]
 
 
 class _Loop(threading.Thread):
+    idle_wait_s = 0.02  # between polls that found nothing
+
     def __init__(self, name: str, stop: threading.Event) -> None:
         super().__init__(name=name, daemon=True)
         self.stop = stop
@@ -35,7 +37,7 @@ class _Loop(threading.Thread):
         while not self.stop.is_set():
             try:
                 if not self.poll_once():
-                    self.stop.wait(0.02)
+                    self.stop.wait(self.idle_wait_s)
             except Exception as exc:  # keep the loop alive, like the managed poller
                 self.errors += 1
                 print(f"[{self.name}] poll failed: {exc!r}")
@@ -127,6 +129,9 @@ class SqsPoller(_Loop):
 
 
 class StreamPoller(_Loop):
+    # Lambda polls a shard about four times a second; here a bit more often, for snappier events,
+    # but not in a tight loop: every poll takes the DynamoDB lock that the handlers need
+    idle_wait_s = 0.05
     def __init__(
         self,
         streams: Any,

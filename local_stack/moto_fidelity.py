@@ -12,6 +12,13 @@ tests/integration/test_moto_fidelity.py that fails on plain moto and passes here
   -> snapshot only the items a transaction touches (and the stream's length) and restore those.
 * numbers in exponent form ("0E-8", "1E+3"), valid in DynamoDB, crash moto's arithmetic.
   -> normalise them to plain decimal strings when moto parses them.
+* SendMessage to a FIFO queue computes every queue attribute (the approximate counts walk every
+  message, with datetime arithmetic) just to read ContentBasedDeduplication: sending slows down
+  with the queue's depth.
+  -> validation reads that one attribute.
+* ReceiveMessage computes every queue attribute once per message (retention check), and the
+  server lists moto's package folder on disk for every request to find the service.
+  -> read the retention period directly; list the folder once.
 * an UpdateItem that creates its item emits two stream records in moto (an INSERT of the bare key,
   then an INSERT of the whole item); AWS emits one.
   -> the bare-key write inside UpdateItem does not reach the stream.
@@ -39,6 +46,8 @@ def install() -> None:
     _touched_item_snapshots()
     _plain_numbers()
     _one_record_per_update()
+    _cheap_send_validation()
+    _cheap_receive_and_dispatch()
     _installed = True
 
 
@@ -189,3 +198,45 @@ def _one_record_per_update() -> None:
 
     DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]
     Table.put_item = put_item  # type: ignore[method-assign]
+
+
+class _QueueForValidation:
+    """The queue as SendMessage's validation sees it: ``attributes`` without the counts."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return {"ContentBasedDeduplication": self._queue.content_based_deduplication}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._queue, name)
+
+
+def _cheap_send_validation() -> None:
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend._validate_message
+
+    def _validate_message(self: Any, queue: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, _QueueForValidation(queue), *args, **kwargs)
+
+    SQSBackend._validate_message = _validate_message  # type: ignore[method-assign]
+
+
+def _cheap_receive_and_dispatch() -> None:
+    import moto.backends
+    from moto.moto_server import werkzeug_app
+    from moto.sqs.models import SQSBackend
+    from moto.core.utils import unix_time
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > unix_time()
+
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+    modules = frozenset(moto.backends.list_of_moto_modules())
+    werkzeug_app.backends.list_of_moto_modules = lambda: modules  # type: ignore[attr-defined]
