@@ -48,20 +48,33 @@ def main() -> None:
     ExchangeStore.commit_batch = counting_commit  # type: ignore[method-assign]
     try:
         base = stack.api_url
-        admin = httpx.post(f"{base}/auth/login", json={"email": stack.config.admin_email,
-                                                       "password": stack.config.admin_password}).json()
+        admin = httpx.post(
+            f"{base}/auth/login",
+            json={"email": stack.config.admin_email, "password": stack.config.admin_password},
+        ).json()
         admin_h = {"Authorization": f"Bearer {admin['access_token']}"}
         symbols = [f"LOAD{chr(65 + i)}" for i in range(args.symbols)]
         for s in symbols:
-            httpx.post(f"{base}/admin/stocks", headers=admin_h,
-                       json={"symbol": s, "name": s, "reference_price": "100.00"}).raise_for_status()
+            httpx.post(
+                f"{base}/admin/stocks",
+                headers=admin_h,
+                json={"symbol": s, "name": s, "reference_price": "100.00"},
+            ).raise_for_status()
         traders = []
         for i in range(args.clients):
-            r = httpx.post(f"{base}/auth/register", json={"email": f"load{i}-{random.randrange(10**9)}@example.com",
-                                                          "password": "load-test-password"}).json()
+            r = httpx.post(
+                f"{base}/auth/register",
+                json={
+                    "email": f"load{i}-{random.randrange(10**9)}@example.com",
+                    "password": "load-test-password",
+                },
+            ).json()
             for s in symbols:
-                httpx.post(f"{base}/admin/users/{r['user']['id']}/grant", headers=admin_h,
-                           json={"symbol": s, "quantity": 1_000_000}).raise_for_status()
+                httpx.post(
+                    f"{base}/admin/users/{r['user']['id']}/grant",
+                    headers=admin_h,
+                    json={"symbol": s, "quantity": 1_000_000},
+                ).raise_for_status()
             traders.append({"Authorization": f"Bearer {r['access_token']}"})
 
         placed: list[tuple[dict[str, str], str]] = []
@@ -74,8 +87,16 @@ def main() -> None:
                 for _ in range(per_client):
                     side = rng.choice(["buy", "sell"])
                     price = f"{100 + rng.randint(-3, 3) * 0.01 * (1 if side == 'buy' else -1):.2f}"
-                    r = http.post("/orders", json={"symbol": rng.choice(symbols), "side": side, "type": "limit",
-                                                   "quantity": rng.randint(1, 20), "limit_price": price})
+                    r = http.post(
+                        "/orders",
+                        json={
+                            "symbol": rng.choice(symbols),
+                            "side": side,
+                            "type": "limit",
+                            "quantity": rng.randint(1, 20),
+                            "limit_price": price,
+                        },
+                    )
                     r.raise_for_status()
                     with lock:
                         placed.append((traders[n], r.json()["id"]))
@@ -90,23 +111,33 @@ def main() -> None:
         # settled = the orders queue is empty and nothing is in flight; then check every order once
         queue_url = stack.template.refs["OrdersQueue"]
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        while any(v != "0" for v in stack.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)
-                  ["Attributes"].values()):
+        while any(
+            v != "0"
+            for v in stack.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)[
+                "Attributes"
+            ].values()
+        ):
             time.sleep(0.05)
         t_settled = time.perf_counter() - t0
         with httpx.Client(base_url=base, timeout=30) as http:
-            pending = [o for h, o in placed if http.get(f"/orders/{o}", headers=h).json()["status"] == "pending"]
+            pending = [
+                o for h, o in placed if http.get(f"/orders/{o}", headers=h).json()["status"] == "pending"
+            ]
         assert not pending, f"{len(pending)} orders still pending"
         ops = sum(c[0] for c in commits)
         trades = sum(c[1] for c in commits)
         n = len(placed)
         print(f"orders placed: {n} by {args.clients} clients on {args.symbols} stocks")
         print(f"placement: {n / t_placed:,.0f} orders/s over HTTP (reservation transaction + SQS send)")
-        print(f"settled:   {n / t_settled:,.0f} orders/s end to end (all out of pending after {t_settled:.1f} s)")
-        print(f"matcher:   {len(commits)} transactions, {n / max(len(commits), 1):.1f} orders each; "
-              f"{trades} trades")
-        print(f"writes:    {ops} items in matcher transactions = {ops / n:.2f} per order, "
-              f"{(ops - 2 * len(commits) - n) / max(trades, 1):.2f} per trade beyond the order's own")
+        print(f"settled:   {n / t_settled:,.0f} orders/s end to end (none pending after {t_settled:.1f} s)")
+        print(
+            f"matcher:   {len(commits)} transactions, {n / max(len(commits), 1):.1f} orders each; "
+            f"{trades} trades"
+        )
+        print(
+            f"writes:    {ops} items in matcher transactions = {ops / n:.2f} per order, "
+            f"{(ops - 2 * len(commits) - n) / max(trades, 1):.2f} per trade beyond the order's own"
+        )
     finally:
         ExchangeStore.commit_batch = real_commit  # type: ignore[method-assign]
         stack.stop()

@@ -132,6 +132,7 @@ class StreamPoller(_Loop):
     # Lambda polls a shard about four times a second; here a bit more often, for snappier events,
     # but not in a tight loop: every poll takes the DynamoDB lock that the handlers need
     idle_wait_s = 0.05
+
     def __init__(
         self,
         streams: Any,

@@ -227,9 +227,9 @@ def _cheap_send_validation() -> None:
 
 def _cheap_receive_and_dispatch() -> None:
     import moto.backends
+    from moto.core.utils import unix_time
     from moto.moto_server import werkzeug_app
     from moto.sqs.models import SQSBackend
-    from moto.core.utils import unix_time
 
     def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
         retention = int(self.get_queue(queue_name).message_retention_period)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -17,7 +17,6 @@ from typing import Any
 import boto3
 import uvicorn
 
-from local_stack import moto_fidelity
 from local_stack.event_sources import SchedulePoller, SqsPoller, StreamPoller, failure_sink
 from local_stack.lambda_runtime import LocalFunction
 from local_stack.template import ROOT, LocalTemplate
@@ -43,7 +42,6 @@ class StackConfig:
     admin_password: str = LOCAL_ADMIN_PASSWORD
     schedule_seconds: float = 60.0
     seed: bool = True
-    plain_moto: bool = False  # tests only: leave moto's differences from AWS in place
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -97,19 +95,23 @@ class LocalStack:
         return f"ws://127.0.0.1:{self.config.ws_port}/"
 
     def ready(self) -> bool:
-        return self._ready and all(t.is_alive() for t in self.threads)
+        return self._ready and self.moto.poll() is None and all(t.is_alive() for t in self.threads)
 
     # ------------------------------------------------------------------ start
     def start(self) -> LocalStack:
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        if not self.config.plain_moto:
-            moto_fidelity.install()
         if not self.config.moto_port:
             self.config.moto_port = free_port()
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.config.moto_port, verbose=False)
-        self.moto.start()
+        # moto in a process of its own: it gets the second core (it is most of the CPU work)
+        self.moto = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "local_stack.moto_process", str(self.config.moto_port)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.moto.stdout is not None
+        if self.moto.stdout.readline().strip() != "ready":
+            raise RuntimeError("moto did not start")
         self.endpoint = f"http://127.0.0.1:{self.config.moto_port}"
         for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
             del os.environ[var]
@@ -300,4 +302,9 @@ class LocalStack:
         for thread in self.threads:
             thread.join(timeout=5)
         if hasattr(self, "moto"):
-            self.moto.stop()
+            assert self.moto.stdin is not None
+            self.moto.stdin.close()
+            try:
+                self.moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.moto.kill()
