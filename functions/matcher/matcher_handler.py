@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -54,6 +55,9 @@ def match_batch(records: list[dict[str, Any]]) -> set[str]:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failed = match_batch(event["Records"])
+    metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=len(event["Records"]))
+    if failed:
+        metrics.add_metric(name="StocksFailed", unit=MetricUnit.Count, value=len(failed))
 
     def record_handler(record: SQSRecord) -> None:
         if record.attributes.message_group_id in failed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from exchange.adapters.connections import ConnectionPusher, ConnectionStore
@@ -34,10 +35,12 @@ def _change(record: dict[str, Any]) -> Change:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    sent = 0
     for record in event["Records"]:
         try:
-            notifier.deliver(events_for(_change(record), store))
+            sent += notifier.deliver(events_for(_change(record), store))
         except Exception:
             logger.exception("record failed", sequence=record["dynamodb"].get("SequenceNumber"))
             return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+    metrics.add_metric(name="EventsSent", unit=MetricUnit.Count, value=sent)
     return {"batchItemFailures": []}
