@@ -59,7 +59,7 @@ class _Server(threading.Thread):
     def __init__(self, name: str, app: Any, port: int) -> None:
         super().__init__(name=name, daemon=True)
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets"
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
         )
         self.server = uvicorn.Server(config)
 
