@@ -8,9 +8,6 @@ from fastapi import APIRouter, Query
 
 from api_app.deps import PrincipalDep, ServicesDep
 from api_app.schemas import ErrorEnvelope, FillListOut, PortfolioOut
-from exchange import keys
-from exchange.domain.errors import ValidationFailed
-from exchange.usecases.orders import decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/portfolio", tags=["portfolio"])
 ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorEnvelope} for c in (401, 422)}
@@ -28,8 +25,5 @@ def fills(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
-    start = decode_cursor(cursor)
-    if start is not None and start.get("gsi1pk") != keys.user_fills_gsi(p.user_id):
-        raise ValidationFailed("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}])
-    items, last = svc.portfolio.fills(p.user_id, limit, start)
-    return {"fills": items, "next_cursor": encode_cursor(last)}
+    items, next_cursor = svc.portfolio.fills(p.user_id, limit, cursor)
+    return {"fills": items, "next_cursor": next_cursor}

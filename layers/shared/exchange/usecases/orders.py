@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from exchange.domain.errors import (
 from exchange.domain.money import collar_bound
 from exchange.ids import new_id, now_ms
 from exchange.observability import logger
+from exchange.usecases.cursors import decode_cursor, encode_cursor
 
 FINAL = ("filled", "cancelled", "expired", "rejected")
 
@@ -153,9 +153,7 @@ class Orders:
         self, user_id: str, status: str, symbol: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         statuses = {"open": NON_FINAL, "closed": FINAL}.get(status)
-        start = decode_cursor(cursor)
-        if start is not None and start.get("pk") != keys.user(user_id):
-            raise ValidationFailed("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}])
+        start = decode_cursor(cursor, partition=("pk", keys.user(user_id)))
         out: list[dict[str, Any]] = []
         while len(out) < limit:
             page = self.store.orders(user_id, limit - len(out), start, statuses, symbol)
@@ -175,24 +173,3 @@ class Orders:
             dedup_id=f"cancel-{order_id}",
         )
         return order
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):
-            raise ValueError
-        return key
-    except ValueError as exc:
-        raise ValidationFailed(
-            "invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}]
-        ) from exc

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from exchange import keys
 from exchange.adapters.exchange_store import ExchangeStore
 from exchange.domain.money import format_cents
+from exchange.usecases.cursors import decode_cursor, encode_cursor
 from exchange.views import cash_view, holding_view, user_fill_view
 
 
@@ -36,8 +38,7 @@ class Portfolio:
             "equity": format_cents(total_cash + market_value),
         }
 
-    def fills(
-        self, user_id: str, limit: int, start_key: dict[str, Any] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        page = self.store.user_fills(user_id, limit, start_key)
-        return [user_fill_view(f) for f in page.items], page.last_key
+    def fills(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        start = decode_cursor(cursor, partition=("gsi1pk", keys.user_fills_gsi(user_id)))
+        page = self.store.user_fills(user_id, limit, start)
+        return [user_fill_view(f) for f in page.items], encode_cursor(page.last_key)
