@@ -18,8 +18,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from local_stack.lambda_runtime import LocalFunction
-
 Invoke = Callable[[dict[str, Any]], Any]
 
 
@@ -237,6 +235,3 @@ def failure_sink(sqs: Any, queue_url: str) -> Callable[[dict[str, Any]], None]:
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(payload, default=str))
 
     return send
-
-
-__all__ = ["LocalFunction", "SchedulePoller", "SqsPoller", "StreamPoller", "failure_sink"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from exchange.domain.money import change_percent, div_round_half_up, format_cents, format_optional
@@ -82,11 +83,15 @@ def level_view(level: list[int] | tuple[int, int, int]) -> dict[str, Any]:
     return {"price": format_cents(int(price)), "quantity": int(qty), "orders": int(count)}
 
 
-def book_view(symbol: str, book: dict[str, Any] | None, depth: int) -> dict[str, Any]:
-    import json
+def book_levels(book: dict[str, Any] | None) -> tuple[list[list[int]], list[list[int]]]:
+    """The stored BOOK snapshot's levels: ([price, qty, orders], ...) bids high->low, asks low->high."""
+    if not book:
+        return [], []
+    return json.loads(book["bids"]), json.loads(book["asks"])
 
-    bids = json.loads(book["bids"]) if book else []
-    asks = json.loads(book["asks"]) if book else []
+
+def book_view(symbol: str, book: dict[str, Any] | None, depth: int) -> dict[str, Any]:
+    bids, asks = book_levels(book)
     return {
         "symbol": symbol,
         "bids": [level_view(lv) for lv in bids[:depth]],
@@ -97,12 +102,9 @@ def book_view(symbol: str, book: dict[str, Any] | None, depth: int) -> dict[str,
 
 
 def stock_view(s: dict[str, Any], book: dict[str, Any] | None, today: str) -> dict[str, Any]:
-    import json
-
     last = s.get("last_price")
     same_day = s.get("day") == today
-    bids = json.loads(book["bids"]) if book else []
-    asks = json.loads(book["asks"]) if book else []
+    bids, asks = book_levels(book)
     return {
         "symbol": s["symbol"],
         "name": s["name"],

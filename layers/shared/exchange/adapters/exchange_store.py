@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from exchange import keys
-from exchange.adapters.dynamo import Item, Op, Page, Table, TransactionFailed
+from exchange.adapters.dynamo import ConditionFailed, Item, Op, Page, Table, TransactionFailed
 from exchange.domain.batch import BatchCommit
 from exchange.domain.errors import (
     Conflict,
@@ -293,8 +293,6 @@ class ExchangeStore:
 
     def request_cancel(self, user_id: str, order_id: str, now: int) -> Item:
         """Mark a non-final order cancel_requested (idempotent); 404 / 409 otherwise."""
-        from exchange.adapters.dynamo import ConditionFailed
-
         try:
             item = self.table.update(
                 keys.user(user_id),

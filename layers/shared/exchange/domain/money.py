@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 CENTS_PER_UNIT = 100
 MAX_PRICE_CENTS = 10**12  # one billion per share is beyond any listed stock
@@ -81,7 +81,3 @@ def change_percent(last_cents: int, reference_cents: int) -> str:
     """(last - reference) / reference x 100, two decimals, half up."""
     hundredths = div_round_half_up((last_cents - reference_cents) * 10_000, reference_cents)
     return format_cents(hundredths)
-
-
-def quantize_price(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

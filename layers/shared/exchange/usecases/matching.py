@@ -20,10 +20,10 @@ from exchange.adapters.exchange_store import ExchangeStore
 from exchange.domain.batch import BatchCommit, CashDelta, HoldingWrite, OrderWrite
 from exchange.domain.engine import BUY, SELL, Cancelled, Fill, OrderBook, Rested
 from exchange.domain.errors import StaleState
-from exchange.domain.money import div_round_half_up
-from exchange.ids import new_id, now_ms, trading_day
+from exchange.domain.money import div_round_half_up, format_cents
+from exchange.ids import iso_ms, new_id, now_ms, trading_day
 from exchange.observability import logger
-from exchange.views import book_view, fill_view, order_view
+from exchange.views import book_levels, book_view, fill_view, order_view
 
 SNAPSHOT_DEPTH = 100
 EVENT_DEPTH = 10
@@ -182,9 +182,7 @@ def _check_rebuilt(book: OrderBook, stored: dict[str, Any]) -> None:
     if stored.get("partial"):
         return
     bids, asks = book.depth(SNAPSHOT_DEPTH)
-    if [list(x) for x in bids] != json.loads(stored["bids"]) or [list(x) for x in asks] != json.loads(
-        stored["asks"]
-    ):
+    if ([list(x) for x in bids], [list(x) for x in asks]) != book_levels(stored):
         raise StaleState(f"rebuilt book of {stored.get('symbol')} differs from its snapshot")
 
 
@@ -384,13 +382,11 @@ class _BatchBuilder:
                 "data": {
                     "trade_id": trade_id,
                     "symbol": self.symbol,
-                    "price": fill_view({**trade, "trade_id": trade_id, "liquidity": "taker"})["price"],
+                    "price": format_cents(price),
                     "quantity": qty,
                     "aggressor_side": taker["side"],
                     "sequence": seq,
-                    "executed_at": fill_view({**trade, "trade_id": trade_id, "liquidity": "taker"})[
-                        "executed_at"
-                    ],
+                    "executed_at": iso_ms(self.now),
                 },
             }
         )

@@ -39,8 +39,6 @@ def events_for(change: Change, store: ExchangeStore) -> list[dict[str, Any]]:
         timestamp = iso_ms(int(new["updated_at"]))
         return [{**e, "timestamp": timestamp} for e in json.loads(new.get("events", "[]"))]
     if sk == "CASH":
-        if "user_id" not in new:
-            return []
         if old and (old.get("available"), old.get("reserved")) == (new.get("available"), new.get("reserved")):
             return []
         return [
@@ -52,8 +50,6 @@ def events_for(change: Change, store: ExchangeStore) -> list[dict[str, Any]]:
             }
         ]
     if sk.startswith("HOLDING#"):
-        if "symbol" not in new or "user_id" not in new:
-            return []  # not a holding we wrote (nothing to tell anyone)
         fields = ("available", "reserved", "cost_basis")
         if old and all(old.get(f) == new.get(f) for f in fields):
             return []

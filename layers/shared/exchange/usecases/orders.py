@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from exchange.domain.money import collar_bound
 from exchange.ids import new_id, now_ms
 from exchange.observability import logger
 from exchange.usecases.cursors import decode_cursor, encode_cursor
+from exchange.views import book_levels
 
 FINAL = ("filled", "cancelled", "expired", "rejected")
 
@@ -62,8 +62,8 @@ class Orders:
                 )
             reservation_price = req.limit_price
         else:
-            book = self.store.book(req.symbol)
-            opposite = json.loads(book["asks" if req.side == "buy" else "bids"]) if book else []
+            bids, asks = book_levels(self.store.book(req.symbol))
+            opposite = asks if req.side == "buy" else bids
             if not opposite:
                 raise NoLiquidity("the opposite side of the book is empty")
             reference = stock.get("last_price") or stock["reference_price"]

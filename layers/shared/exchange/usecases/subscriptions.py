@@ -9,7 +9,7 @@ from typing import Any
 
 from exchange.adapters.connections import ConnectionStore
 from exchange.adapters.exchange_store import ExchangeStore
-from exchange.domain.errors import DomainError, Forbidden, Unauthorized, UnknownSymbol, ValidationFailed
+from exchange.domain.errors import Forbidden, Unauthorized, UnknownSymbol, ValidationFailed
 from exchange.security.tokens import TokenService
 
 CHANNEL = re.compile(r"^(stock:[A-Z]{1,8}|user:[0-9A-Za-z]{1,64})$")
@@ -63,6 +63,3 @@ def _channels(value: Any) -> list[str]:
     if not all(isinstance(c, str) and CHANNEL.match(c) for c in value):
         raise ValidationFailed("a channel is stock:SYMBOL or user:ID")
     return list(dict.fromkeys(value))
-
-
-__all__ = ["DomainError", "Subscriptions"]
