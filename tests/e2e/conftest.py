@@ -122,3 +122,43 @@ def wait_until(fn: Callable[[], Any], timeout: float = 15, interval: float = 0.0
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+def place_order(
+    http: httpx.Client,
+    user: dict[str, Any],
+    symbol: str,
+    side: str,
+    quantity: int,
+    limit_price: str | None = None,
+    **extra: Any,
+) -> httpx.Response:
+    """POST /api/orders: a limit order when a price is given, else a market order."""
+    body = {
+        "symbol": symbol,
+        "side": side,
+        "type": "limit" if limit_price else "market",
+        "quantity": quantity,
+        **({"limit_price": limit_price} if limit_price else {}),
+        **extra,
+    }
+    return http.post("/api/orders", headers=user["headers"], json=body)
+
+
+def settled(http: httpx.Client, user: dict[str, Any], order_id: str) -> dict[str, Any]:
+    """The order once the matcher has taken it (no longer pending)."""
+    return wait_until(
+        lambda: (
+            (o := http.get(f"/api/orders/{order_id}", headers=user["headers"]).json())["status"] != "pending"
+            and o
+        )
+    )
+
+
+def grant(http: httpx.Client, admin_token: str, user: dict[str, Any], symbol: str, quantity: int) -> None:
+    r = http.post(
+        f"/api/admin/users/{user['user']['id']}/grant",
+        headers=bearer(admin_token),
+        json={"symbol": symbol, "quantity": quantity},
+    )
+    assert r.status_code == 200, r.text

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import bearer, wait_until
+from tests.e2e.conftest import bearer, grant, place_order, settled, wait_until
 
 
 def test_deposit_trades_and_candles(
@@ -25,30 +25,13 @@ def test_deposit_trades_and_candles(
         "reserved": "0.00",
         "total": "100250.25",
     }
-    r = http.post(
-        f"/api/admin/users/{seller['user']['id']}/grant",
-        headers=bearer(admin_token),
-        json={"symbol": symbol, "quantity": 6},
-    )
-    assert r.status_code == 200
+    grant(http, admin_token, seller, symbol, 6)
 
     # When two trades happen (2 @ 20.10, then 3 @ 20.20)
     for qty, price in ((2, "20.10"), (3, "20.20")):
-        sell = http.post(
-            "/api/orders",
-            headers=seller["headers"],
-            json={"symbol": symbol, "side": "sell", "type": "limit", "quantity": qty, "limit_price": price},
-        ).json()
-        wait_until(
-            lambda s=sell: (
-                http.get(f"/api/orders/{s['id']}", headers=seller["headers"]).json()["status"] == "open"
-            )
-        )
-        http.post(
-            "/api/orders",
-            headers=buyer["headers"],
-            json={"symbol": symbol, "side": "buy", "type": "market", "quantity": qty},
-        )
+        sell = place_order(http, seller, symbol, "sell", qty, price).json()
+        assert settled(http, seller, sell["id"])["status"] == "open"
+        place_order(http, buyer, symbol, "buy", qty)
     trades = wait_until(
         lambda: (t := http.get(f"/api/stocks/{symbol}/trades").json()["trades"]) and len(t) == 2 and t
     )

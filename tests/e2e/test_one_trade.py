@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import bearer, wait_until
+from tests.e2e.conftest import bearer, place_order, settled
 
 
 def test_one_trade_end_to_end(
@@ -29,29 +29,12 @@ def test_one_trade_end_to_end(
     assert public_ws.wait_for(lambda m: m["type"] == "subscribed")["channels"] == [f"stock:{symbol}"]
 
     # When the seller rests a limit sell and the buyer crosses it with a limit buy
-    r = http.post(
-        "/api/orders",
-        headers=seller["headers"],
-        json={"symbol": symbol, "side": "sell", "type": "limit", "quantity": 4, "limit_price": "101.50"},
-    )
+    r = place_order(http, seller, symbol, "sell", 4, "101.50")
     assert r.status_code == 201, r.text
     sell = r.json()
     assert sell["status"] == "pending" and sell["reserved_quantity"] == 4
-    wait_until(
-        lambda: http.get(f"/api/orders/{sell['id']}", headers=seller["headers"]).json()["status"] == "open"
-    )
-    r = http.post(
-        "/api/orders",
-        headers=buyer["headers"],
-        json={
-            "symbol": symbol,
-            "side": "buy",
-            "type": "limit",
-            "quantity": 3,
-            "limit_price": "102.00",
-            "time_in_force": "gtc",
-        },
-    )
+    assert settled(http, seller, sell["id"])["status"] == "open"
+    r = place_order(http, buyer, symbol, "buy", 3, "102.00", time_in_force="gtc")
     assert r.status_code == 201, r.text
     buy = r.json()
     assert buy["reserved_cash"] == "306.00"

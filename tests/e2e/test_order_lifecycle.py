@@ -7,25 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import bearer, wait_until
-
-
-def _grant(http: httpx.Client, admin_token: str, user: dict[str, Any], symbol: str, qty: int) -> None:
-    r = http.post(
-        f"/api/admin/users/{user['user']['id']}/grant",
-        headers=bearer(admin_token),
-        json={"symbol": symbol, "quantity": qty},
-    )
-    assert r.status_code == 200, r.text
-
-
-def _settled(http: httpx.Client, user: dict[str, Any], order_id: str) -> dict[str, Any]:
-    return wait_until(
-        lambda: (
-            (o := http.get(f"/api/orders/{order_id}", headers=user["headers"]).json())["status"] != "pending"
-            and o
-        )
-    )
+from tests.e2e.conftest import grant, place_order, settled, wait_until
 
 
 def test_ioc_partial_fill_events_arrive_in_order(
@@ -34,32 +16,17 @@ def test_ioc_partial_fill_events_arrive_in_order(
     # Given two resting asks (2 @ 50.00, 3 @ 50.10) and a buyer listening on its own channel
     symbol = new_symbol(reference_price="50.00")
     seller, buyer = register("seller"), register("buyer")
-    _grant(http, admin_token, seller, symbol, 5)
+    grant(http, admin_token, seller, symbol, 5)
     market_ws = ws()
     market_ws.send({"action": "subscribe", "channels": [f"stock:{symbol}"]})
     market_ws.wait_for(lambda m: m["type"] == "subscribed")
     for qty, price in ((2, "50.00"), (3, "50.10")):
-        r = http.post(
-            "/api/orders",
-            headers=seller["headers"],
-            json={"symbol": symbol, "side": "sell", "type": "limit", "quantity": qty, "limit_price": price},
-        )
-        _settled(http, seller, r.json()["id"])
+        r = place_order(http, seller, symbol, "sell", qty, price)
+        settled(http, seller, r.json()["id"])
     buyer_ws = ws(buyer["access_token"])
 
     # When the buyer sends an IOC buy for 10 up to 50.05
-    r = http.post(
-        "/api/orders",
-        headers=buyer["headers"],
-        json={
-            "symbol": symbol,
-            "side": "buy",
-            "type": "limit",
-            "quantity": 10,
-            "limit_price": "50.05",
-            "time_in_force": "ioc",
-        },
-    )
+    r = place_order(http, buyer, symbol, "buy", 10, "50.05", time_in_force="ioc")
     assert r.status_code == 201, r.text
     order_id = r.json()["id"]
 
@@ -107,19 +74,8 @@ def test_cancel_is_idempotent_and_final_orders_refuse_it(
     symbol = new_symbol(reference_price="10.00")
     buyer = register("buyer")
     buyer_ws = ws(buyer["access_token"])
-    r = http.post(
-        "/api/orders",
-        headers=buyer["headers"],
-        json={
-            "symbol": symbol,
-            "side": "buy",
-            "type": "limit",
-            "quantity": 7,
-            "limit_price": "9.50",
-            "client_order_id": "my-order-1",
-        },
-    )
-    order = _settled(http, buyer, r.json()["id"])
+    r = place_order(http, buyer, symbol, "buy", 7, "9.50", client_order_id="my-order-1")
+    order = settled(http, buyer, r.json()["id"])
     assert order["status"] == "open" and order["reserved_cash"] == "66.50"
 
     # When it is cancelled twice
@@ -138,31 +94,9 @@ def test_cancel_is_idempotent_and_final_orders_refuse_it(
     assert third.status_code == 409 and third.json()["error"]["code"] == "order_not_cancellable"
 
     # And the same client_order_id returns the same order (200), another body with it is 409
-    again = http.post(
-        "/api/orders",
-        headers=buyer["headers"],
-        json={
-            "symbol": symbol,
-            "side": "buy",
-            "type": "limit",
-            "quantity": 7,
-            "limit_price": "9.50",
-            "client_order_id": "my-order-1",
-        },
-    )
+    again = place_order(http, buyer, symbol, "buy", 7, "9.50", client_order_id="my-order-1")
     assert again.status_code == 200 and again.json()["id"] == order["id"]
-    other = http.post(
-        "/api/orders",
-        headers=buyer["headers"],
-        json={
-            "symbol": symbol,
-            "side": "buy",
-            "type": "limit",
-            "quantity": 8,
-            "limit_price": "9.50",
-            "client_order_id": "my-order-1",
-        },
-    )
+    other = place_order(http, buyer, symbol, "buy", 8, "9.50", client_order_id="my-order-1")
     assert other.status_code == 409 and other.json()["error"]["code"] == "duplicate_client_order_id"
 
 
@@ -171,14 +105,10 @@ def test_order_list_filters_and_pages(http: httpx.Client, register: Any, new_sym
     user = register("lister")
     ids = []
     for price in ("9.00", "9.01", "9.02"):
-        r = http.post(
-            "/api/orders",
-            headers=user["headers"],
-            json={"symbol": symbol, "side": "buy", "type": "limit", "quantity": 1, "limit_price": price},
-        )
+        r = place_order(http, user, symbol, "buy", 1, price)
         ids.append(r.json()["id"])
     for order_id in ids:
-        _settled(http, user, order_id)
+        settled(http, user, order_id)
     http.delete(f"/api/orders/{ids[0]}", headers=user["headers"])
     wait_until(
         lambda: http.get(f"/api/orders/{ids[0]}", headers=user["headers"]).json()["status"] == "cancelled"

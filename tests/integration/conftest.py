@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import pytest
@@ -72,3 +73,23 @@ def exchange(aws: None) -> Exchange:
     return Exchange(
         store, queue, Accounts(store, 10_000_000), Admin(store), Orders(store, queue), Matcher(store)
     )
+
+
+CREDS = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+
+
+def hash_table(ddb: Any, name: str, *, stream: bool = False) -> str | None:
+    """A table keyed by a string `pk`; with ``stream``, NEW_AND_OLD_IMAGES and its stream ARN back."""
+    extra = (
+        {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+        if stream
+        else {}
+    )
+    desc = ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        **extra,
+    )["TableDescription"]
+    return desc.get("LatestStreamArn")

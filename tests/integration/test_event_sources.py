@@ -15,8 +15,7 @@ import pytest
 from local_stack import moto_fidelity
 from local_stack.event_sources import SqsPoller, StreamPoller, failure_sink
 from local_stack.stack import free_port
-
-CREDS = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+from tests.integration.conftest import CREDS, hash_table
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +83,7 @@ def test_stream_batches_retry_from_the_first_failure_then_go_to_the_destination(
     ddb = boto3.client("dynamodb", endpoint_url=endpoint, **CREDS)
     streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, **CREDS)
     sqs = boto3.client("sqs", endpoint_url=endpoint, **CREDS)
-    arn = ddb.create_table(
-        TableName="stream-test",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    arn = hash_table(ddb, "stream-test", stream=True)
     for pk in ("a", "b", "c"):
         ddb.put_item(TableName="stream-test", Item={"pk": {"S": pk}})
     failures_queue = sqs.create_queue(QueueName="stream-failures")["QueueUrl"]

@@ -23,8 +23,7 @@ from local_stack import moto_fidelity
 from local_stack.event_sources import SqsPoller
 from local_stack.stack import _Server, free_port
 from local_stack.ws_gateway import WsGateway
-
-CREDS = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+from tests.integration.conftest import CREDS, hash_table
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +43,10 @@ def _client(service: str, endpoint: str, **config: Any) -> Any:
     return boto3.client(service, endpoint_url=endpoint, config=Config(**config), **CREDS)
 
 
-def _table(ddb: Any, name: str) -> None:
-    ddb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-    )
-
-
 def test_concurrent_requests_keep_every_committed_write(moto_endpoint: str) -> None:
     # Given a table big enough that a transaction's rollback takes a while, and a counter item
     ddb = _client("dynamodb", moto_endpoint, retries={"max_attempts": 1}, max_pool_connections=20)
-    _table(ddb, "isolation")
+    hash_table(ddb, "isolation")
     for i in range(0, 1500, 25):
         ddb.transact_write_items(
             TransactItems=[
@@ -195,7 +185,7 @@ def test_post_to_a_closed_connection_is_410_gone(moto_endpoint: str, plain_moto:
 def test_numbers_in_exponent_form_work_in_arithmetic(moto_endpoint: str) -> None:
     # Given an item with a number, and a delta written in exponent form (as boto3 writes Decimal("0E-8"))
     ddb = _client("dynamodb", moto_endpoint, retries={"max_attempts": 1})
-    _table(ddb, "numbers")
+    hash_table(ddb, "numbers")
     ddb.put_item(TableName="numbers", Item={"pk": {"S": "a"}, "n": {"N": "5"}})
 
     # When it is used in ADD and SET arithmetic
@@ -221,13 +211,7 @@ def test_an_update_that_creates_an_item_is_one_stream_record(moto_endpoint: str)
     # Given a table with a stream
     ddb = _client("dynamodb", moto_endpoint, retries={"max_attempts": 1})
     streams = _client("dynamodbstreams", moto_endpoint)
-    arn = ddb.create_table(
-        TableName="stream-records",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    arn = hash_table(ddb, "stream-records", stream=True)
 
     # When an UpdateItem creates an item (as the matcher does for a buyer's first holding)
     ddb.update_item(
