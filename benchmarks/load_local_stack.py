@@ -36,16 +36,16 @@ def main() -> None:
     args = p.parse_args()
 
     stack = LocalStack(StackConfig(api_port=free_port(), ws_port=free_port(), schedule_seconds=3600)).start()
-    from exchange.adapters.exchange_store import ExchangeStore
+    from exchange.adapters.matcher_store import DynamoMatcherStore
 
     commits: list[tuple[int, int]] = []  # (operations, trades) per matcher transaction
-    real_commit = ExchangeStore.commit_batch
+    real_commit = DynamoMatcherStore.commit
 
-    def counting_commit(self: ExchangeStore, c) -> None:  # type: ignore[no-untyped-def]
+    def counting_commit(self: DynamoMatcherStore, c) -> None:  # type: ignore[no-untyped-def]
         real_commit(self, c)
         commits.append((c.op_count(), len(c.trades)))
 
-    ExchangeStore.commit_batch = counting_commit  # type: ignore[method-assign]
+    DynamoMatcherStore.commit = counting_commit  # type: ignore[method-assign]
     try:
         base = stack.api_url
         admin = httpx.post(
@@ -139,7 +139,7 @@ def main() -> None:
             f"{(ops - 2 * len(commits) - n) / max(trades, 1):.2f} per trade beyond the order's own"
         )
     finally:
-        ExchangeStore.commit_batch = real_commit  # type: ignore[method-assign]
+        DynamoMatcherStore.commit = real_commit  # type: ignore[method-assign]
         stack.stop()
 
 

@@ -15,13 +15,13 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, proce
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from exchange.adapters.exchange_store import ExchangeStore
+from exchange.adapters.matcher_store import DynamoMatcherStore
 from exchange.observability import logger, metrics, tracer
 from exchange.settings import MatcherSettings
 from exchange.usecases.matching import Matcher, Message
 
 settings = MatcherSettings()  # type: ignore[call-arg]
-matcher = Matcher(ExchangeStore(settings.TABLE_NAME), close_minute_utc=settings.MARKET_CLOSE_MINUTE_UTC)
+matcher = Matcher(DynamoMatcherStore(settings.TABLE_NAME), close_minute_utc=settings.MARKET_CLOSE_MINUTE_UTC)
 
 
 class StockBatchFailed(Exception):

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from exchange.adapters.exchange_store import ExchangeStore
+from exchange.adapters.matcher_store import DynamoMatcherStore
 from exchange.adapters.orders_queue import OrdersQueue
 from exchange.usecases.accounts import Accounts
 from exchange.usecases.admin import Admin
@@ -30,6 +31,7 @@ class Exchange:
     admin: Admin
     orders: Orders
     matcher: Matcher
+    matcher_store: DynamoMatcherStore
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +72,15 @@ def exchange(aws: None) -> Exchange:
     ]
     store = ExchangeStore("ExchangeTable", boto3.client("dynamodb"))
     queue = OrdersQueue(url, boto3.client("sqs"))
+    matcher_store = DynamoMatcherStore("ExchangeTable", boto3.client("dynamodb"))
     return Exchange(
-        store, queue, Accounts(store, 10_000_000), Admin(store), Orders(store, queue), Matcher(store)
+        store,
+        queue,
+        Accounts(store, 10_000_000),
+        Admin(store),
+        Orders(store, queue),
+        Matcher(matcher_store),
+        matcher_store,
     )
 
 

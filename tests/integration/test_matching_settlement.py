@@ -98,7 +98,7 @@ def test_replaying_a_batch_changes_nothing(exchange: Exchange) -> None:
 
     # When SQS delivers the same messages again (to this container, and to a fresh one)
     match(ex, sell, buy)
-    match(ex, sell, buy, matcher=Matcher(ex.store))
+    match(ex, sell, buy, matcher=Matcher(ex.matcher_store))
 
     # Then nothing moved twice
     after = (cash(ex, buyer), cash(ex, seller), shares(ex, buyer, sym), ex.store.book(sym)["version"])
@@ -111,7 +111,7 @@ def test_a_container_with_a_stale_book_rebuilds_it(exchange: Exchange) -> None:
     ex = exchange
     sym, seller, buyer = _symbol(ex), _user(ex), _user(ex)
     ex.admin.grant(seller, sym, 10)
-    first, second = Matcher(ex.store), Matcher(ex.store)
+    first, second = Matcher(ex.matcher_store), Matcher(ex.matcher_store)
     s1 = place(ex, seller, sym, "sell", 4, 10_100)
     match(ex, s1, matcher=first)
     s2 = place(ex, seller, sym, "sell", 4, 10_000)
@@ -228,7 +228,7 @@ def test_an_order_sweeping_more_makers_than_one_transaction_holds(exchange: Exch
     assert book["version"] - version_before >= 3
     assert len(ex.store.fills_of_order(buyer, buy["id"])) == 40
     # and a fresh container rebuilds the same (empty) book
-    match(ex, place(ex, buyer, sym, "buy", 1, 9_000), matcher=Matcher(ex.store))
+    match(ex, place(ex, buyer, sym, "buy", 1, 9_000), matcher=Matcher(ex.matcher_store))
     assert json.loads(ex.store.book(sym)["bids"]) == [[9_000, 1, 1]]
 
 
@@ -249,7 +249,7 @@ def test_a_crash_between_the_parts_of_one_order_resumes_on_redelivery(exchange: 
         pass
 
     commits = []
-    real_commit = ex.store.commit_batch
+    real_commit = ex.matcher_store.commit
 
     def commit_then_crash(c: Any) -> None:
         if commits:
@@ -257,18 +257,18 @@ def test_a_crash_between_the_parts_of_one_order_resumes_on_redelivery(exchange: 
         commits.append(c)
         real_commit(c)
 
-    dying = Matcher(ex.store)
-    ex.store.commit_batch = commit_then_crash  # type: ignore[method-assign]
+    dying = Matcher(ex.matcher_store)
+    ex.matcher_store.commit = commit_then_crash  # type: ignore[method-assign]
     try:
         with pytest.raises(Crash):
             match(ex, buy, matcher=dying)
     finally:
-        del ex.store.commit_batch
+        del ex.matcher_store.commit
     half = ex.store.order(buyer, buy["id"])
     assert half["status"] == "pending" and 0 < half["filled_quantity"] < 30
 
     # When SQS redelivers the message to a fresh container
-    match(ex, buy, matcher=Matcher(ex.store))
+    match(ex, buy, matcher=Matcher(ex.matcher_store))
 
     # Then the order resumed where it stopped: filled once, every share and cent exactly once
     b = ex.store.order(buyer, buy["id"])

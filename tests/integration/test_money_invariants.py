@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.adapters.exchange_store import NON_FINAL
 from exchange.domain.errors import BusinessRuleViolation
+from exchange.domain.records import NON_FINAL
 from exchange.usecases.matching import Message
 from exchange.usecases.orders import OrderRequest
 from tests.integration.conftest import Exchange

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from exchange.domain.money import change_percent, div_round_half_up, format_cents, format_optional
@@ -78,7 +79,7 @@ def holding_view(h: dict[str, Any], last_price: int | None, reference_price: int
     }
 
 
-def level_view(level: list[int] | tuple[int, int, int]) -> dict[str, Any]:
+def level_view(level: Sequence[int]) -> dict[str, Any]:
     price, qty, count = level
     return {"price": format_cents(int(price)), "quantity": int(qty), "orders": int(count)}
 
@@ -92,12 +93,25 @@ def book_levels(book: dict[str, Any] | None) -> tuple[list[list[int]], list[list
 
 def book_view(symbol: str, book: dict[str, Any] | None, depth: int) -> dict[str, Any]:
     bids, asks = book_levels(book)
+    version = int(book["version"]) if book else 0
+    updated_at = int(book["updated_at"]) if book and book.get("updated_at") else None
+    return levels_view(symbol, bids, asks, version, updated_at, depth)
+
+
+def levels_view(
+    symbol: str,
+    bids: Sequence[Sequence[int]],
+    asks: Sequence[Sequence[int]],
+    version: int,
+    updated_at: int | None,
+    depth: int,
+) -> dict[str, Any]:
     return {
         "symbol": symbol,
         "bids": [level_view(lv) for lv in bids[:depth]],
         "asks": [level_view(lv) for lv in asks[:depth]],
-        "sequence": int(book["version"]) if book else 0,
-        "timestamp": iso_ms(int(book["updated_at"])) if book and book.get("updated_at") else None,
+        "sequence": version,
+        "timestamp": iso_ms(updated_at) if updated_at else None,
     }
 
 

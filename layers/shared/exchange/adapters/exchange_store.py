@@ -10,7 +10,6 @@ from typing import Any
 
 from exchange import keys
 from exchange.adapters.dynamo import ConditionFailed, Item, Op, Page, Table, TransactionFailed
-from exchange.domain.batch import BatchCommit
 from exchange.domain.errors import (
     Conflict,
     InsufficientFunds,
@@ -18,8 +17,7 @@ from exchange.domain.errors import (
     NotFound,
     StaleState,
 )
-
-NON_FINAL = ("pending", "open", "partially_filled")
+from exchange.domain.records import NON_FINAL
 
 
 class ExchangeStore:
@@ -97,10 +95,6 @@ class ExchangeStore:
                 consistent=True,
             )
         )
-
-    def holdings_many(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Item]:
-        found = self.table.get_many([(keys.user(u), keys.holding_sk(s)) for u, s in pairs])
-        return {(i["user_id"], i["symbol"]): i for i in found.values()}
 
     def deposit(self, user_id: str, amount: int, now: int) -> Item:
         item = self.table.update(
@@ -319,100 +313,8 @@ class ExchangeStore:
             )
         )
 
-    # ------------------------------------------------------------------ matcher
-    def orders_by_key(self, refs: list[tuple[str, str]]) -> dict[str, Item]:
-        """(user_id, order_id) pairs -> order items (strongly consistent)."""
-        found = self.table.get_many([(keys.user(u), keys.order_sk(o)) for u, o in refs])
-        return {item["id"]: item for item in found.values()}
-
+    # ------------------------------------------------------------------ scheduler
     def resting_orders(self, symbol: str) -> list[Item]:
+        """The orders resting in a book (day expiry); the matcher has its own store
+        (adapters/matcher_store.py)."""
         return list(self.table.query_all("book_symbol = :s", {":s": symbol}, index="open_orders"))
-
-    def commit_batch(self, c: BatchCommit) -> None:
-        """One conditional transaction: book version n -> n+1 and everything matched against n."""
-        t = self.table.name
-        ops: list[Op] = []
-        book_item = {"pk": keys.stock(c.symbol), "sk": keys.BOOK, **c.book}
-        if c.expected_version:
-            ops.append(
-                Op("Put", t, item=book_item, condition="version = :v", values={":v": c.expected_version})
-            )
-        else:
-            ops.append(Op("Put", t, item=book_item, condition="attribute_not_exists(version)"))
-        if c.stock_updates:
-            names = {f"#k{i}": k for i, k in enumerate(c.stock_updates)}
-            values = {f":v{i}": v for i, v in enumerate(c.stock_updates.values())}
-            ops.append(
-                Op(
-                    "Update",
-                    t,
-                    key={"pk": keys.stock(c.symbol), "sk": keys.STOCK},
-                    update="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(names))),
-                    names=names,
-                    values=values,
-                    condition="attribute_exists(pk)",
-                )
-            )
-        for w in c.orders.values():
-            item = w.item
-            ops.append(
-                Op(
-                    "Put",
-                    t,
-                    item={"pk": keys.user(item["user_id"]), "sk": keys.order_sk(item["id"]), **item},
-                    # cancel_requested too: the api may set it meanwhile, and a Put must not lose it
-                    condition="#st = :st AND filled_quantity = :f AND cancel_requested = :cr",
-                    names={"#st": "status"},
-                    values={
-                        ":st": w.expected_status,
-                        ":f": w.expected_filled,
-                        ":cr": w.expected_cancel_requested,
-                    },
-                )
-            )
-        for f in c.fills:
-            ops.append(Op("Put", t, item=f, condition="attribute_not_exists(pk)"))
-        for tr in c.trades:
-            ops.append(Op("Put", t, item=tr, condition="attribute_not_exists(pk)"))
-        now = c.book["updated_at"]
-        for uid, d in c.cash.items():
-            ops.append(
-                Op(
-                    "Update",
-                    t,
-                    key={"pk": keys.user(uid), "sk": keys.CASH},
-                    update="ADD available :a, reserved :r SET updated_at = :t",
-                    condition="attribute_exists(pk)",
-                    values={":a": d.available, ":r": d.reserved, ":t": now},
-                )
-            )
-        for h in c.holdings.values():
-            cond = (
-                "attribute_not_exists(cost_basis)" if h.expected_cost_basis is None else "cost_basis = :old"
-            )
-            holding_values: dict[str, Any] = {
-                ":a": h.available_delta,
-                ":r": h.reserved_delta,
-                ":c": h.cost_basis,
-                ":p": h.realized_pnl,
-                ":u": h.user_id,
-                ":s": h.symbol,
-                ":t": now,
-            }
-            if h.expected_cost_basis is not None:
-                holding_values[":old"] = h.expected_cost_basis
-            ops.append(
-                Op(
-                    "Update",
-                    t,
-                    key={"pk": keys.user(h.user_id), "sk": keys.holding_sk(h.symbol)},
-                    update="ADD available :a, reserved :r SET cost_basis = :c, realized_pnl = :p, "
-                    "user_id = :u, symbol = :s, updated_at = :t",
-                    condition=cond,
-                    values=holding_values,
-                )
-            )
-        try:
-            self.table.transact(ops)
-        except TransactionFailed as exc:
-            raise StaleState(f"matcher batch for {c.symbol} refused: {exc.reasons}") from exc

@@ -1,17 +1,28 @@
-"""What one matcher commit changes, as plain values (built by the matcher use case, written by the
-adapter in one conditional transaction)."""
+"""What one matcher commit changes, as typed values (settled in the domain, written by the adapter
+in one conditional transaction), and the one rule for its size."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from exchange.domain.records import Level, Order, OrderFill, Trade
+
+MAX_OPS = 100  # DynamoDB's limit of one TransactWriteItems
+
+
+def op_count(*, orders: int, fills: int, trades: int, cash: int, holdings: int, stock: bool) -> int:
+    """The operations of one commit: its BOOK item, the STOCK item if it changed, then one per
+    order, fill, trade, cash account and holding written. The only formula: the settlement uses
+    it to cut commits, the adapter checks the transaction it builds against it."""
+    return 1 + int(stock) + orders + fills + trades + cash + holdings
+
 
 @dataclass
 class OrderWrite:
-    """The new state of one order, conditional on the state it was read in."""
+    """The new state of one order, conditional on the state it was read (or last committed) in."""
 
-    item: dict[str, Any]
+    order: Order
     expected_status: str
     expected_filled: int
     expected_cancel_requested: bool = False
@@ -32,27 +43,53 @@ class HoldingWrite:
     cost_basis: int = 0  # new absolute value
     realized_pnl: int = 0  # new absolute value
     expected_cost_basis: int | None = None  # None: the holding did not exist when read
+    mark_price: int | None = None  # the stock's last price after the commit (None: never traded)
+
+
+@dataclass
+class BookWrite:
+    """The new BOOK item: version = expected + 1, the snapshot, and the events of the commit."""
+
+    symbol: str
+    version: int
+    next_seq: int
+    bids: list[Level]
+    asks: list[Level]
+    partial: bool  # the snapshot is the one before an order whose fills continue in the next commit
+    updated_at: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class StockWrite:
+    day: str
+    open: int
+    high: int
+    low: int
+    volume: int
+    last_price: int
+    trade_seq: int
+    updated_at: int
 
 
 @dataclass
 class BatchCommit:
     symbol: str
-    expected_version: int  # the stored book version the batch was matched against (0: none yet)
-    book: dict[str, Any]  # the new BOOK item (version = expected + 1, levels, events, next_seq)
-    stock_updates: dict[str, Any] | None = None  # attributes of the STOCK item to SET
+    expected_version: int  # the stored book version the batch was matched against
+    book: BookWrite
+    stock: StockWrite | None = None
     orders: dict[str, OrderWrite] = field(default_factory=dict)
-    fills: list[dict[str, Any]] = field(default_factory=list)
-    trades: list[dict[str, Any]] = field(default_factory=list)
+    fills: list[OrderFill] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
     cash: dict[str, CashDelta] = field(default_factory=dict)
-    holdings: dict[tuple[str, str], HoldingWrite] = field(default_factory=dict)
+    holdings: dict[str, HoldingWrite] = field(default_factory=dict)  # user id -> this stock's holding
 
     def op_count(self) -> int:
-        return (
-            1
-            + (1 if self.stock_updates else 0)
-            + len(self.orders)
-            + len(self.fills)
-            + len(self.trades)
-            + len(self.cash)
-            + len(self.holdings)
+        return op_count(
+            orders=len(self.orders),
+            fills=len(self.fills),
+            trades=len(self.trades),
+            cash=len(self.cash),
+            holdings=len(self.holdings),
+            stock=self.stock is not None,
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exchange import keys
-from exchange.adapters.exchange_store import NON_FINAL, ExchangeStore
+from exchange.adapters.exchange_store import ExchangeStore
 from exchange.adapters.orders_queue import OrdersQueue
 from exchange.domain.errors import (
     Conflict,
@@ -17,12 +17,11 @@ from exchange.domain.errors import (
     ValidationFailed,
 )
 from exchange.domain.money import collar_bound
+from exchange.domain.records import FINAL, NON_FINAL
 from exchange.ids import new_id, now_ms
 from exchange.observability import logger
 from exchange.usecases.cursors import decode_cursor, encode_cursor
 from exchange.views import book_levels
-
-FINAL = ("filled", "cancelled", "expired", "rejected")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,265 @@
+"""The matcher's storage in the exchange table: records <-> items, and one batch as one conditional
+TransactWriteItems (book version n -> n+1 and everything matched against n)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from exchange import keys
+from exchange.adapters.dynamo import Item, Op, Table, TransactionFailed
+from exchange.domain.batch import BatchCommit, BookWrite, HoldingWrite, OrderWrite, StockWrite
+from exchange.domain.errors import StaleState
+from exchange.domain.records import Holding, Order, OrderFill, Stock, StoredBook, Trade
+
+# a concurrent transaction on one of the items: nothing was written, reload and try again
+_CONFLICTS = ("TransactionConflictException", "TransactionInProgressException")
+
+_ORDER_FIELDS = tuple(f.name for f in fields(Order) if f.name != "extra")
+# index attributes derived from the record (book_seq -> book_symbol, pending_since -> pending_shard)
+_DERIVED = ("pk", "sk", "type", "book_symbol", "pending_shard")
+_INDEX_KEYS = ("book_seq", "pending_since")  # absent, never NULL, when not set
+
+
+# ---------------------------------------------------------------------- records <-> items
+def order_from_item(item: Item) -> Order:
+    known = {k: item[k] for k in _ORDER_FIELDS if k in item}
+    extra = {k: v for k, v in item.items() if k not in _ORDER_FIELDS and k not in _DERIVED}
+    return Order(**known, extra=extra)
+
+
+def order_to_item(o: Order) -> Item:
+    item: Item = {"pk": keys.user(o.user_id), "sk": keys.order_sk(o.id), "type": "order", **o.extra}
+    for name in _ORDER_FIELDS:
+        value = getattr(o, name)
+        if value is not None or name not in _INDEX_KEYS:
+            item[name] = value
+    if o.book_seq is not None:
+        item["book_symbol"] = o.symbol
+    if o.pending_since is not None:
+        item["pending_shard"] = keys.PENDING_SHARD
+    return item
+
+
+def holding_from_item(user_id: str, symbol: str, item: Item | None) -> Holding:
+    if item is None:
+        return Holding(user_id, symbol)
+    return Holding(
+        user_id,
+        symbol,
+        int(item.get("available", 0)),
+        int(item.get("reserved", 0)),
+        int(item.get("cost_basis", 0)),
+        int(item.get("realized_pnl", 0)),
+        exists="cost_basis" in item,
+    )
+
+
+def stock_from_item(item: Item) -> Stock:
+    return Stock(
+        symbol=item["symbol"],
+        reference_price=int(item["reference_price"]),
+        trade_seq=int(item.get("trade_seq", 0)),
+        last_price=item.get("last_price"),
+        day=item.get("day"),
+        open=item.get("open"),
+        high=item.get("high"),
+        low=item.get("low"),
+        volume=int(item.get("volume", 0)),
+        updated_at=int(item.get("updated_at", 0)),
+    )
+
+
+def book_from_item(item: Item) -> StoredBook:
+    return StoredBook(
+        symbol=item["symbol"],
+        version=int(item["version"]),
+        next_seq=int(item.get("next_seq", 1)),
+        bids=json.loads(item["bids"]),
+        asks=json.loads(item["asks"]),
+        partial=bool(item.get("partial", False)),
+        updated_at=int(item.get("updated_at", 0)),
+    )
+
+
+def book_to_item(b: BookWrite) -> Item:
+    return {
+        "pk": keys.stock(b.symbol),
+        "sk": keys.BOOK,
+        "symbol": b.symbol,
+        "version": b.version,
+        "next_seq": b.next_seq,
+        "bids": _compact(b.bids),
+        "asks": _compact(b.asks),
+        "partial": b.partial,
+        "updated_at": b.updated_at,
+        "events": _compact(b.events),
+    }
+
+
+def trade_to_item(t: Trade) -> Item:
+    return {
+        "pk": keys.trades(t.symbol),
+        "sk": keys.seq_sk(t.seq),
+        "type": "trade",
+        "id": t.id,
+        "symbol": t.symbol,
+        "seq": t.seq,
+        "price": t.price,
+        "quantity": t.quantity,
+        "aggressor_side": t.aggressor_side,
+        "executed_at": t.executed_at,
+        "buy_order_id": t.buy_order_id,
+        "sell_order_id": t.sell_order_id,
+    }
+
+
+def fill_to_item(f: OrderFill) -> Item:
+    return {
+        "pk": keys.user(f.user_id),
+        "sk": keys.fill_sk(f.order_id, f.seq),
+        "type": "fill",
+        "trade_id": f.trade_id,
+        "order_id": f.order_id,
+        "user_id": f.user_id,
+        "symbol": f.symbol,
+        "side": f.side,
+        "price": f.price,
+        "quantity": f.quantity,
+        "liquidity": f.liquidity,
+        "executed_at": f.executed_at,
+        "gsi1pk": keys.user_fills_gsi(f.user_id),
+        "gsi1sk": f"{f.executed_at:015d}#{keys.seq_sk(f.seq)}#{f.order_id}",
+    }
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------- the store
+class DynamoMatcherStore:
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table = Table(table_name, client)
+
+    def book(self, symbol: str) -> StoredBook | None:
+        item = self.table.get(keys.stock(symbol), keys.BOOK)
+        return book_from_item(item) if item else None
+
+    def stock(self, symbol: str) -> Stock | None:
+        item = self.table.get(keys.stock(symbol), keys.STOCK)
+        return stock_from_item(item) if item else None
+
+    def orders(self, refs: Sequence[tuple[str, str]]) -> dict[str, Order]:
+        found = self.table.get_many([(keys.user(u), keys.order_sk(o)) for u, o in refs])
+        return {item["id"]: order_from_item(item) for item in found.values()}
+
+    def resting_orders(self, symbol: str) -> list[Order]:
+        items = self.table.query_all("book_symbol = :s", {":s": symbol}, index="open_orders")
+        return [order_from_item(i) for i in items]
+
+    def holdings(self, symbol: str, user_ids: Sequence[str]) -> dict[str, Holding]:
+        found = self.table.get_many([(keys.user(u), keys.holding_sk(symbol)) for u in user_ids])
+        by_user = {i["user_id"]: i for i in found.values()}
+        return {u: holding_from_item(u, symbol, by_user.get(u)) for u in user_ids}
+
+    def commit(self, batch: BatchCommit) -> None:
+        ops = self._ops(batch)
+        assert len(ops) == batch.op_count(), "the transaction must hold what op_count says"
+        try:
+            self.table.transact(ops)
+        except TransactionFailed as exc:
+            raise StaleState(f"matcher batch for {batch.symbol} refused: {exc.reasons}") from exc
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _CONFLICTS:
+                raise StaleState(f"matcher batch for {batch.symbol} conflicted: {exc}") from exc
+            raise
+
+    # ------------------------------------------------------------------ the transaction
+    def _ops(self, c: BatchCommit) -> list[Op]:
+        t, now = self.table.name, c.book.updated_at
+        ops = [
+            Op(
+                "Put",
+                t,
+                item=book_to_item(c.book),
+                condition="version = :v",
+                values={":v": c.expected_version},
+            )
+        ]
+        if c.stock is not None:
+            ops.append(self._stock_op(c.symbol, c.stock))
+        ops += [self._order_op(w) for w in c.orders.values()]
+        ops += [Op("Put", t, item=fill_to_item(f), condition="attribute_not_exists(pk)") for f in c.fills]
+        ops += [Op("Put", t, item=trade_to_item(tr), condition="attribute_not_exists(pk)") for tr in c.trades]
+        for uid, d in c.cash.items():
+            ops.append(
+                Op(
+                    "Update",
+                    t,
+                    key={"pk": keys.user(uid), "sk": keys.CASH},
+                    update="ADD available :a, reserved :r SET updated_at = :t",
+                    condition="attribute_exists(pk)",
+                    values={":a": d.available, ":r": d.reserved, ":t": now},
+                )
+            )
+        ops += [self._holding_op(h, now) for h in c.holdings.values()]
+        return ops
+
+    def _stock_op(self, symbol: str, s: StockWrite) -> Op:
+        attrs = {f.name: getattr(s, f.name) for f in fields(s)}
+        return Op(
+            "Update",
+            self.table.name,
+            key={"pk": keys.stock(symbol), "sk": keys.STOCK},
+            update="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(attrs))),
+            names={f"#k{i}": k for i, k in enumerate(attrs)},
+            values={f":v{i}": v for i, v in enumerate(attrs.values())},
+            condition="attribute_exists(pk)",
+        )
+
+    def _order_op(self, w: OrderWrite) -> Op:
+        return Op(
+            "Put",
+            self.table.name,
+            item=order_to_item(w.order),
+            # cancel_requested too: the api may set it meanwhile, and a Put must not lose it
+            condition="#st = :st AND filled_quantity = :f AND cancel_requested = :cr",
+            names={"#st": "status"},
+            values={":st": w.expected_status, ":f": w.expected_filled, ":cr": w.expected_cancel_requested},
+        )
+
+    def _holding_op(self, h: HoldingWrite, now: int) -> Op:
+        values: dict[str, Any] = {
+            ":a": h.available_delta,
+            ":r": h.reserved_delta,
+            ":c": h.cost_basis,
+            ":p": h.realized_pnl,
+            ":u": h.user_id,
+            ":s": h.symbol,
+            ":t": now,
+        }
+        update = (
+            "ADD available :a, reserved :r "
+            "SET cost_basis = :c, realized_pnl = :p, user_id = :u, symbol = :s, updated_at = :t"
+        )
+        if h.mark_price is not None:
+            update += ", mark_price = :m"
+            values[":m"] = h.mark_price
+        if h.expected_cost_basis is None:
+            condition = "attribute_not_exists(cost_basis)"
+        else:
+            condition = "cost_basis = :old"
+            values[":old"] = h.expected_cost_basis
+        return Op(
+            "Update",
+            self.table.name,
+            key={"pk": keys.user(h.user_id), "sk": keys.holding_sk(h.symbol)},
+            update=update,
+            condition=condition,
+            values=values,
+        )

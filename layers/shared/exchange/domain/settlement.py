@@ -1,0 +1,386 @@
+"""Settlement: the money rules of the matcher's fills and cancels, on working copies (no I/O).
+
+A :class:`Ledger` starts from what the matcher read (the messages' orders and their makers, the
+holdings of everyone involved, the stock, the stored book) and applies the engine's events one by
+one. :func:`settle` walks the steps of one batch and cuts them into commits: at a message boundary
+once a commit holds ``FLUSH_AT_OPS`` operations, and inside one order's fills only when the next
+fill would pass ``MAX_OPS`` (the order is then written as still ``pending``, so a redelivery
+resumes it). What a commit wrote becomes the baseline of the next; what was only read stays as read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from exchange.domain.batch import (
+    MAX_OPS,
+    BatchCommit,
+    BookWrite,
+    CashDelta,
+    HoldingWrite,
+    OrderWrite,
+    StockWrite,
+    op_count,
+)
+from exchange.domain.engine import Cancelled, Fill, Rested
+from exchange.domain.engine import Event as EngineEvent
+from exchange.domain.money import div_round_half_up
+from exchange.domain.records import Holding, Level, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
+
+# cut a commit at a message boundary once it holds this many operations: the next message's first
+# fill (at most 10 operations) then always fits, so a commit never ends before an order's first fill
+FLUSH_AT_OPS = 60
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    type: str  # ORDER_ACCEPTED | ORDER_FILLED | ORDER_CANCELLED | ORDER_EXPIRED
+    order: Order  # as of the event
+    fill: OrderFill | None = None
+
+
+@dataclass(frozen=True)
+class TradeEvent:
+    trade: Trade
+
+
+@dataclass(frozen=True)
+class BookEvent:
+    version: int
+    bids: list[Level]
+    asks: list[Level]
+    updated_at: int
+
+
+Event = OrderEvent | TradeEvent | BookEvent
+Levels = tuple[list[Level], list[Level]]
+
+
+@dataclass
+class Step:
+    """What the engine did with one message."""
+
+    order_id: str
+    events: list[EngineEvent]  # the engine's, in order (a new order's Accepted is not needed)
+    levels: Levels  # the book's snapshot after the message
+    accept: bool = False  # a new order taken into the sequence
+    seq: int = 0  # its arrival sequence (new orders)
+    cancel_reason: str | None = None  # a cancel requested before the order was taken
+
+
+@dataclass
+class _Holding:
+    """A holding as read or last written, and what the current commit changes."""
+
+    base: Holding
+    available_delta: int = 0
+    reserved_delta: int = 0
+    cost_basis: int = 0
+    realized_pnl: int = 0
+
+    @classmethod
+    def of(cls, h: Holding) -> _Holding:
+        return cls(h, cost_basis=h.cost_basis, realized_pnl=h.realized_pnl)
+
+    def held(self) -> int:
+        return self.base.available + self.base.reserved + self.available_delta + self.reserved_delta
+
+    def written(self) -> Holding:
+        b = self.base
+        return Holding(
+            b.user_id,
+            b.symbol,
+            b.available + self.available_delta,
+            b.reserved + self.reserved_delta,
+            self.cost_basis,
+            self.realized_pnl,
+            exists=True,
+        )
+
+
+@dataclass
+class Commit:
+    """A settled commit and the events it announces."""
+
+    batch: BatchCommit
+    events: list[Event] = field(default_factory=list)
+
+
+class Ledger:
+    def __init__(
+        self,
+        stock: Stock,
+        book: StoredBook,
+        orders: dict[str, Order],
+        holdings: dict[str, Holding],
+        now: int,
+        trading_day: str,
+        new_id: Callable[[], str],
+    ) -> None:
+        self.symbol, self.now, self.today, self._new_id = stock.symbol, now, trading_day, new_id
+        self.stock = dataclasses.replace(stock)
+        self.orders = {oid: dataclasses.replace(o) for oid, o in orders.items()}
+        self._expected = {oid: (o.status, o.filled_quantity, o.cancel_requested) for oid, o in orders.items()}
+        self._holdings = {u: _Holding.of(h) for u, h in holdings.items()}
+        self.version, self.next_seq = book.version, book.next_seq
+        self._levels: Levels = (book.bids, book.asks)
+        self.in_flight: str | None = None  # the order whose fills are being applied
+        self._in_flight_since = now
+        self._reset()
+
+    def _reset(self) -> None:
+        self._touched: dict[str, None] = {}
+        self._fills: list[OrderFill] = []
+        self._trades: list[Trade] = []
+        self._cash: dict[str, CashDelta] = {}
+        self._changed_holdings: dict[str, None] = {}
+        self._events: list[Event] = []
+        self._stock_changed = False
+
+    # ------------------------------------------------------------------ size
+    def ops(self, orders: tuple[str, ...] = (), users: tuple[str, ...] = (), fills: int = 0) -> int:
+        """The operations of the current commit, with ``fills`` more fills among ``orders`` and
+        ``users`` (each fill: one trade, two order fills, the stock)."""
+        return op_count(
+            orders=len(self._touched.keys() | set(orders)),
+            fills=len(self._fills) + 2 * fills,
+            trades=len(self._trades) + fills,
+            cash=len(self._cash.keys() | set(users)),
+            holdings=len(self._changed_holdings.keys() | set(users)),
+            stock=self._stock_changed or fills > 0,
+        )
+
+    def has_changes(self) -> bool:
+        return bool(self._touched or self._events)
+
+    # ------------------------------------------------------------------ messages
+    def accept(self, order_id: str, seq: int) -> None:
+        o = self.orders[order_id]
+        resumed = o.filled_quantity > 0  # an earlier delivery committed its first fills (and announced it)
+        self.next_seq = max(self.next_seq, seq + 1)
+        self._in_flight_since = o.pending_since if o.pending_since is not None else self.now
+        o.status, o.updated_at = OrderStatus.OPEN.value, self.now
+        self._touch(o)
+        if not resumed:
+            self._events.append(OrderEvent("ORDER_ACCEPTED", _accepted_view(o)))
+
+    def rest(self, order_id: str, seq: int) -> None:
+        self.orders[order_id].book_seq = seq
+
+    def fill(self, taker_id: str, maker_id: str, price: int, qty: int) -> None:
+        taker, maker = self.orders[taker_id], self.orders[maker_id]
+        buy, sell = (taker, maker) if taker.is_buy else (maker, taker)
+        seq = self.stock.trade_seq + 1
+        trade = Trade(
+            id=self._new_id(),
+            symbol=self.symbol,
+            seq=seq,
+            price=price,
+            quantity=qty,
+            aggressor_side=taker.side,
+            executed_at=self.now,
+            buy_order_id=buy.id,
+            sell_order_id=sell.id,
+        )
+        self._settle_buyer(buy, price, qty)
+        self._settle_seller(sell, price, qty)
+        self._stock_trade(price, qty, seq)
+        self._trades.append(trade)
+        self._events.append(TradeEvent(trade))
+        for order, liquidity in ((maker, "maker"), (taker, "taker")):
+            self._fill_order(order, trade, liquidity)
+
+    def cancel_remainder(self, order_id: str, reason: str) -> None:
+        o = self.orders[order_id]
+        if o.is_buy:
+            self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
+            o.reserved_cash = 0
+        else:
+            h = self._holding(o.user_id)
+            h.reserved_delta -= o.reserved_quantity
+            h.available_delta += o.reserved_quantity
+            o.reserved_quantity = 0
+        expired = reason == "expired"
+        o.status = OrderStatus.EXPIRED.value if expired else OrderStatus.CANCELLED.value
+        o.cancel_reason, o.updated_at, o.book_seq = reason, self.now, None
+        self._touch(o)
+        self._events.append(OrderEvent("ORDER_EXPIRED" if expired else "ORDER_CANCELLED", _copy(o)))
+
+    # ------------------------------------------------------------------ money rules
+    def _settle_buyer(self, buy: Order, price: int, qty: int) -> None:
+        """Pays price x qty out of the reservation, gets the price improvement back at once."""
+        per_share = buy.reservation_price or 0
+        self._move_cash(buy.user_id, available=(per_share - price) * qty, reserved=-per_share * qty)
+        buy.reserved_cash -= per_share * qty
+        h = self._holding(buy.user_id)
+        h.available_delta += qty
+        h.cost_basis += price * qty
+
+    def _settle_seller(self, sell: Order, price: int, qty: int) -> None:
+        """Reserved shares leave at their average cost; price x qty lands in available cash."""
+        h = self._holding(sell.user_id)
+        held = h.held()
+        removed = div_round_half_up(h.cost_basis * qty, held) if held else 0
+        h.reserved_delta -= qty
+        h.cost_basis -= removed
+        h.realized_pnl += price * qty - removed
+        sell.reserved_quantity -= qty
+        self._move_cash(sell.user_id, available=price * qty)
+
+    def _fill_order(self, o: Order, trade: Trade, liquidity: str) -> None:
+        o.filled_quantity += trade.quantity
+        o.remaining_quantity -= trade.quantity
+        o.fill_cost += trade.price * trade.quantity
+        o.updated_at = self.now
+        if o.remaining_quantity == 0:
+            o.status, o.book_seq = OrderStatus.FILLED.value, None
+            if o.is_buy and o.reserved_cash:
+                # nothing is left to buy: whatever is still reserved goes back (never negative)
+                self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
+                o.reserved_cash = 0
+        else:
+            o.status = OrderStatus.PARTIALLY_FILLED.value
+        fill = OrderFill(
+            trade_id=trade.id,
+            seq=trade.seq,
+            order_id=o.id,
+            user_id=o.user_id,
+            symbol=self.symbol,
+            side=o.side,
+            price=trade.price,
+            quantity=trade.quantity,
+            liquidity=liquidity,
+            executed_at=self.now,
+        )
+        self._touch(o)
+        self._fills.append(fill)
+        self._events.append(OrderEvent("ORDER_FILLED", _copy(o), fill))
+
+    def _stock_trade(self, price: int, qty: int, seq: int) -> None:
+        s = self.stock
+        if s.day != self.today:
+            s.day, s.open, s.high, s.low, s.volume = self.today, price, price, price, 0
+        s.high = max(s.high or price, price)
+        s.low = min(s.low or price, price)
+        s.volume += qty
+        s.last_price, s.trade_seq, s.updated_at = price, seq, self.now
+        self._stock_changed = True
+
+    def _move_cash(self, user_id: str, *, available: int = 0, reserved: int = 0) -> None:
+        d = self._cash.setdefault(user_id, CashDelta())
+        d.available += available
+        d.reserved += reserved
+
+    def _holding(self, user_id: str) -> _Holding:
+        h = self._holdings.get(user_id)
+        if h is None:
+            raise KeyError(f"holding of {user_id} was not read")
+        self._changed_holdings[user_id] = None
+        return h
+
+    def _touch(self, o: Order) -> None:
+        self._touched[o.id] = None
+
+    # ------------------------------------------------------------------ output
+    def take_commit(self, levels: Levels | None) -> Commit:
+        """Everything changed since the last commit, conditional on what it was computed from;
+        ``levels`` None: an order's fills continue after this commit (the snapshot stays)."""
+        partial = levels is None
+        bids, asks = self._levels if levels is None else levels
+        version = self.version + 1
+        events = list(self._events)
+        if (bids, asks) != self._levels:
+            events.append(BookEvent(version, bids, asks, self.now))
+        batch = BatchCommit(
+            symbol=self.symbol,
+            expected_version=self.version,
+            book=BookWrite(self.symbol, version, self.next_seq, bids, asks, partial, self.now),
+        )
+        s = self.stock
+        if self._stock_changed:
+            assert s.day and s.open and s.high and s.low and s.last_price
+            batch.stock = StockWrite(
+                s.day, s.open, s.high, s.low, s.volume, s.last_price, s.trade_seq, s.updated_at
+            )
+        for oid in self._touched:
+            status, filled, cancel_requested = self._expected[oid]
+            batch.orders[oid] = OrderWrite(self._written_order(oid), status, filled, cancel_requested)
+        batch.fills, batch.trades, batch.cash = list(self._fills), list(self._trades), dict(self._cash)
+        for uid in self._changed_holdings:
+            h = self._holdings[uid]
+            batch.holdings[uid] = HoldingWrite(
+                user_id=uid,
+                symbol=self.symbol,
+                available_delta=h.available_delta,
+                reserved_delta=h.reserved_delta,
+                cost_basis=h.cost_basis,
+                realized_pnl=h.realized_pnl,
+                expected_cost_basis=h.base.cost_basis if h.base.exists else None,
+                mark_price=s.last_price,
+            )
+        self._committed(batch, levels)
+        return Commit(batch, events)
+
+    def _written_order(self, oid: str) -> Order:
+        o = self.orders[oid]
+        if oid == self.in_flight:
+            return dataclasses.replace(
+                o, status=OrderStatus.PENDING.value, pending_since=self._in_flight_since
+            )
+        # out of the pending index, unless a cancel request still waits for its message
+        keep = o.cancel_requested and not o.is_final
+        return dataclasses.replace(o, pending_since=o.pending_since if keep else None)
+
+    def _committed(self, batch: BatchCommit, levels: Levels | None) -> None:
+        """What was just written is the new baseline (and only that)."""
+        self.version = batch.book.version
+        if levels is not None:
+            self._levels = levels
+        for oid, w in batch.orders.items():
+            self._expected[oid] = (w.order.status, w.order.filled_quantity, w.order.cancel_requested)
+        for uid in batch.holdings:
+            self._holdings[uid] = _Holding.of(self._holdings[uid].written())
+        self._reset()
+
+
+def settle(ledger: Ledger, steps: list[Step]) -> list[Commit]:
+    """The batch's commits, in order (each one conditional on the one before)."""
+    commits: list[Commit] = []
+    for i, step in enumerate(steps):
+        if ledger.ops() >= FLUSH_AT_OPS:
+            commits.append(ledger.take_commit(steps[i - 1].levels))
+        _apply(ledger, step, commits)
+    if ledger.has_changes():
+        commits.append(ledger.take_commit(steps[-1].levels))
+    return commits
+
+
+def _apply(ledger: Ledger, step: Step, commits: list[Commit]) -> None:
+    oid = step.order_id
+    if step.accept:
+        ledger.accept(oid, step.seq)
+    if step.cancel_reason is not None:
+        ledger.cancel_remainder(oid, step.cancel_reason)
+        return
+    ledger.in_flight = oid if step.accept else None
+    for ev in step.events:
+        if isinstance(ev, Fill):
+            users = (ledger.orders[ev.taker_id].user_id, ledger.orders[ev.maker_id].user_id)
+            if ledger.ops((ev.taker_id, ev.maker_id), users, fills=1) > MAX_OPS:
+                commits.append(ledger.take_commit(None))  # this order's fills need another transaction
+            ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty)
+        elif isinstance(ev, Rested):
+            ledger.rest(oid, step.seq)
+        elif isinstance(ev, Cancelled):
+            ledger.cancel_remainder(oid, ev.reason)
+    ledger.in_flight = None
+
+
+def _copy(o: Order) -> Order:
+    return dataclasses.replace(o)
+
+
+def _accepted_view(o: Order) -> Order:
+    return dataclasses.replace(o, status=OrderStatus.OPEN.value, filled_quantity=0)

@@ -1,0 +1,219 @@
+"""The matcher's use case: match one stock's messages in FIFO order against its book and settle
+them in conditional transactions (book version n -> n+1 each).
+
+The flow goes one way: read (the stored book, the stock, the messages' orders) -> the engine
+(pure) -> read the makers and everyone's holdings once -> settle (pure, domain) -> write the
+commits. The engine's book is cached per container and checked against the stored version; a
+stale or missing book is rebuilt from the stored resting orders. Every write is conditional on
+the state it was computed from, so a redelivered message finds nothing to do (its order is no
+longer ``pending``) and a batch matched against a stale state is refused: then the matcher drops
+its cached book, reloads and matches again (bounded, with jittered backoff) before it fails the
+stock's messages back to SQS.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from exchange.domain.engine import BUY, SELL, Fill, OrderBook
+from exchange.domain.errors import StaleState
+from exchange.domain.money import format_cents
+from exchange.domain.records import Order, OrderStatus, StoredBook
+from exchange.domain.settlement import BookEvent, Event, Ledger, Levels, OrderEvent, Step, TradeEvent, settle
+from exchange.ids import iso_ms, new_id, now_ms, trading_day
+from exchange.observability import logger
+from exchange.usecases.matching.port import MatcherStore
+from exchange.views import fill_view, levels_view, order_view
+
+SNAPSHOT_DEPTH = 100
+EVENT_DEPTH = 10
+ATTEMPTS = 4  # a stale state is retried within the invocation this many times in all
+BACKOFF_S = 0.05  # first retry after 25-75 ms, then doubling
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # new | cancel | expire
+    symbol: str
+    order_id: str
+    user_id: str
+
+
+class Matcher:
+    def __init__(
+        self,
+        store: MatcherStore,
+        *,
+        clock: Callable[[], int] = now_ms,
+        close_minute_utc: int = 0,
+        attempts: int = ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.close_minute_utc = close_minute_utc
+        self.attempts = attempts
+        self.sleep = sleep
+        self.books: dict[str, OrderBook] = {}  # per container, between invocations
+
+    def process(self, symbol: str, messages: list[Message]) -> None:
+        """All of one stock's messages of a batch, in order. Raises if they could not be committed
+        (the caller reports them as failed; SQS redelivers them in order)."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self._process(symbol, messages)
+                return
+            except StaleState as exc:
+                self.books.pop(symbol, None)  # whatever it holds may not be what is stored
+                if attempt == self.attempts:
+                    raise
+                delay = BACKOFF_S * 2 ** (attempt - 1) * (0.5 + random.random())
+                logger.warning(
+                    "stale state; reloading and matching again",
+                    symbol=symbol,
+                    attempt=attempt,
+                    reason=str(exc),
+                    delay_ms=round(delay * 1000),
+                )
+                self.sleep(delay)
+            except BaseException:
+                self.books.pop(symbol, None)
+                raise
+
+    # ------------------------------------------------------------------ the flow
+    def _process(self, symbol: str, messages: list[Message]) -> None:
+        # read
+        stored = self.store.book(symbol)
+        stock = self.store.stock(symbol)
+        if stored is None or stock is None:
+            raise StaleState(f"no book or stock for {symbol}")
+        orders = self.store.orders([(m.user_id, m.order_id) for m in messages])
+        book = self._book(symbol, stored)
+        # match (pure)
+        steps = match_messages(book, messages, orders, stored.next_seq)
+        if not steps:
+            return
+        # the counterparties and everyone's balances of this stock, once
+        orders |= self._makers(steps, orders)
+        holdings = self.store.holdings(symbol, sorted({o.user_id for o in orders.values()}))
+        # settle (pure)
+        now = self.clock()
+        ledger = Ledger(stock, stored, orders, holdings, now, trading_day(now, self.close_minute_utc), new_id)
+        # write
+        for commit in settle(ledger, steps):
+            commit.batch.book.events = [event_view(symbol, e) for e in commit.events]
+            self.store.commit(commit.batch)
+            book.version = commit.batch.book.version
+            logger.info(
+                "batch committed",
+                symbol=symbol,
+                version=commit.batch.book.version,
+                trades=len(commit.batch.trades),
+                orders=len(commit.batch.orders),
+                ops=commit.batch.op_count(),
+            )
+
+    def _book(self, symbol: str, stored: StoredBook) -> OrderBook:
+        book = self.books.get(symbol)
+        if book is None or book.version != stored.version:
+            resting = self.store.resting_orders(symbol)
+            book = OrderBook.rebuild(
+                symbol,
+                (
+                    (o.id, o.user_id, BUY if o.is_buy else SELL, o.price, o.remaining_quantity)
+                    for o in resting
+                ),
+                stored.version,
+            )
+            # the rebuilt book must show the stored snapshot's levels (the index may lag), unless the
+            # last commit was the first part of one order's fills (its snapshot is the one before)
+            if not stored.partial and _levels(book) != (stored.bids, stored.asks):
+                raise StaleState(f"rebuilt book of {symbol} differs from its snapshot")
+            self.books[symbol] = book
+        return book
+
+    def _makers(self, steps: list[Step], orders: dict[str, Order]) -> dict[str, Order]:
+        refs = {
+            ev.maker_id: ev.maker_user_id
+            for step in steps
+            for ev in step.events
+            if isinstance(ev, Fill) and ev.maker_id not in orders
+        }
+        if not refs:
+            return {}
+        found = self.store.orders([(user, oid) for oid, user in refs.items()])
+        missing = refs.keys() - found.keys()
+        if missing:
+            raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
+        return found
+
+
+def match_messages(
+    book: OrderBook, messages: list[Message], orders: dict[str, Order], next_seq: int
+) -> list[Step]:
+    """The engine's part: what each message did to the book, in order (no I/O)."""
+    steps: list[Step] = []
+    taken: set[str] = set()
+    for m in messages:
+        o = orders.get(m.order_id)
+        if o is None:
+            continue  # unknown
+        if m.kind == "new":
+            if o.status != OrderStatus.PENDING or o.id in taken:
+                continue  # already taken (an earlier delivery, or twice in this batch)
+            taken.add(o.id)
+            seq, next_seq = next_seq, next_seq + 1
+            if o.cancel_requested:
+                steps.append(Step(o.id, [], _levels(book), accept=True, seq=seq, cancel_reason="user"))
+                continue
+            market = o.order_type == "market"
+            side = BUY if o.is_buy else SELL
+            tif = "ioc" if market else o.tif
+            events = book.submit(o.id, o.user_id, side, o.remaining_quantity, o.price, tif, is_market=market)
+            steps.append(Step(o.id, events[1:], _levels(book), accept=True, seq=seq))
+        elif m.kind in ("cancel", "expire"):
+            reason = "expired" if m.kind == "expire" else "user"
+            if o.id in book and book.cancel(o.id, reason) is not None:
+                steps.append(Step(o.id, [], _levels(book), cancel_reason=reason))
+        else:
+            logger.warning("unknown message kind ignored", kind=m.kind, order_id=m.order_id)
+    return steps
+
+
+def _levels(book: OrderBook) -> Levels:
+    bids, asks = book.depth(SNAPSHOT_DEPTH)
+    return [list(x) for x in bids], [list(x) for x in asks]
+
+
+def event_view(symbol: str, event: Event) -> dict[str, Any]:
+    """A settled event in the contract's shape (the notifier sends it as stored)."""
+    if isinstance(event, OrderEvent):
+        data = order_view(asdict(event.order))
+        if event.fill is not None:
+            data["fill"] = fill_view(asdict(event.fill))
+        return {"type": event.type, "channel": f"user:{event.order.user_id}", "data": data}
+    if isinstance(event, TradeEvent):
+        t = event.trade
+        return {
+            "type": "TRADE_EXECUTED",
+            "channel": f"stock:{symbol}",
+            "data": {
+                "trade_id": t.id,
+                "symbol": symbol,
+                "price": format_cents(t.price),
+                "quantity": t.quantity,
+                "aggressor_side": t.aggressor_side,
+                "sequence": t.seq,
+                "executed_at": iso_ms(t.executed_at),
+            },
+        }
+    assert isinstance(event, BookEvent)
+    return {
+        "type": "ORDER_BOOK_UPDATED",
+        "channel": f"stock:{symbol}",
+        "data": levels_view(symbol, event.bids, event.asks, event.version, event.updated_at, EVENT_DEPTH),
+    }
