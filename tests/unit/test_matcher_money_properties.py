@@ -1,0 +1,144 @@
+"""Property: on the in-memory store, whatever the flow (many first-time traders, sweeps that need
+several commits, cancels, redeliveries), money and shares are conserved and every reservation
+equals what the non-final orders hold."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
+from exchange.domain.records import NON_FINAL, Holding, Order, Stock, StoredBook
+from exchange.usecases.matching import Matcher, Message
+
+SYM, USERS, CASH, SHARES, REF = "PROP", 40, 2_000_000, 200, 1_000
+_ids = itertools.count()
+
+SWEEPERS = 4  # traders u0-u3 only sweep (a sweep into one's own resting order would stop at it)
+place_op = st.tuples(
+    st.just("place"),
+    st.integers(SWEEPERS, USERS - 1),
+    st.sampled_from(["buy", "sell"]),
+    st.sampled_from(["gtc", "gtc", "day", "ioc", "fok"]),
+    st.integers(1, 3),  # small lots: many makers for a sweep
+    st.integers(1, 25),  # distance from REF: below it for a buy, above it for a sell (they rest)
+)
+# a large order at a price through the book: its fills need several commits
+sweep_op = st.tuples(
+    st.just("place"),
+    st.integers(0, SWEEPERS - 1),
+    st.sampled_from(["buy", "sell"]),
+    st.sampled_from(["gtc", "ioc"]),
+    st.integers(40, 150),
+    st.just(0),
+)
+other_op = st.tuples(st.sampled_from(["cancel", "redeliver"]), st.integers(0, 500))
+flow = st.lists(st.one_of(place_op, place_op, place_op, place_op, sweep_op, other_op), max_size=60)
+# a book with many makers, then sweeps through it, then more of anything
+build_up = st.lists(st.one_of(place_op, place_op, place_op, other_op), min_size=100, max_size=200)
+sweeps = st.lists(sweep_op, min_size=1, max_size=3)
+
+
+def _market() -> MemoryMatcherStore:
+    store = MemoryMatcherStore()
+    store.stocks[SYM] = Stock(SYM, REF)
+    store.books[SYM] = StoredBook(SYM, 1, 1, [], [])
+    for u in range(USERS):
+        store.cash[f"u{u}"] = Cash(CASH)
+        if u % 2:  # half the traders hold shares; the other half are first-time holders
+            store.holding_items[(f"u{u}", SYM)] = Holding(f"u{u}", SYM, SHARES, 0, SHARES * REF, 0, True)
+    return store
+
+
+def _place(store: MemoryMatcherStore, user: str, side: str, tif: str, qty: int, price: int) -> Order | None:
+    buy = side == "buy"
+    cash, h = store.cash[user], store.holding_items.get((user, SYM), Holding(user, SYM))
+    if (buy and cash.available < qty * price) or (not buy and h.available < qty):
+        return None  # the api refuses it
+    o = Order(
+        id=f"o{next(_ids):06d}",
+        user_id=user,
+        symbol=SYM,
+        side=side,
+        order_type="limit",
+        tif=tif,
+        quantity=qty,
+        filled_quantity=0,
+        remaining_quantity=qty,
+        status="pending",
+        created_at=1,
+        updated_at=1,
+        limit_price=price,
+        reservation_price=price if buy else None,
+        reserved_cash=qty * price if buy else 0,
+        reserved_quantity=0 if buy else qty,
+        pending_since=1,
+    )
+    if buy:
+        cash.available, cash.reserved = cash.available - o.reserved_cash, cash.reserved + o.reserved_cash
+    else:
+        store.holding_items[(user, SYM)] = dataclasses.replace(
+            h, available=h.available - qty, reserved=h.reserved + qty
+        )
+    store.order_items[o.id] = o
+    return o
+
+
+def _check(store: MemoryMatcherStore) -> None:
+    total_cash = sum(c.available + c.reserved for c in store.cash.values())
+    total_shares = sum(h.available + h.reserved for h in store.holding_items.values())
+    assert total_cash == CASH * USERS
+    assert total_shares == SHARES * (USERS // 2)
+    for u in store.cash:
+        c, h = store.cash[u], store.holding_items.get((u, SYM), Holding(u, SYM))
+        assert min(c.available, c.reserved, h.available, h.reserved) >= 0
+        mine = [o for o in store.order_items.values() if o.user_id == u]
+        open_ = [o for o in mine if o.status in NON_FINAL]
+        assert c.reserved == sum(o.reserved_cash for o in open_)
+        assert h.reserved == sum(o.reserved_quantity for o in open_)
+        for o in mine:
+            assert o.filled_quantity + o.remaining_quantity == o.quantity
+            if o.status not in NON_FINAL:
+                assert o.reserved_cash == 0 and o.reserved_quantity == 0
+    assert all(o.status != "pending" for o in store.order_items.values())
+    book = store.books[SYM]
+    assert not book.bids or not book.asks or book.bids[0][0] < book.asks[0][0]
+    assert sorted(seq for _, seq in store.trades) == list(range(1, len(store.trades) + 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(head=build_up, middle=sweeps, tail=flow, batch=st.integers(1, 10))
+def test_money_is_conserved_for_any_flow(
+    head: list[tuple[Any, ...]], middle: list[tuple[Any, ...]], tail: list[tuple[Any, ...]], batch: int
+) -> None:
+    store = _market()
+    matcher = Matcher(store)
+    placed: list[Order] = []
+    queue: list[Message] = []
+    for op in head + middle + tail:
+        if op[0] == "place":
+            _, who, side, tif, qty, price = op
+            # a resting order sits on its own side of REF; a sweep (0) reaches through the other
+            offset = price or -30
+            price = REF - offset if side == "buy" else REF + offset
+            o = _place(store, f"u{who}", side, tif, qty, price)
+            if o is not None:
+                placed.append(o)
+                queue.append(Message("new", SYM, o.id, o.user_id))
+        elif placed:
+            target = store.order_items[placed[op[1] % len(placed)].id]
+            if op[0] == "redeliver":
+                queue.append(Message("new", SYM, target.id, target.user_id))
+            elif target.status in NON_FINAL:
+                store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
+                queue.append(Message("cancel", SYM, target.id, target.user_id))
+        while len(queue) >= batch:
+            matcher.process(SYM, queue[:batch])
+            del queue[:batch]
+    if queue:
+        matcher.process(SYM, queue)
+    _check(store)
