@@ -63,7 +63,7 @@ class DynamoBackend:
         return int(c["available"]), int(c["reserved"])
 
     def holding(self, user: str, symbol: str) -> Holding:
-        return self.store.holdings(symbol, [user])[user]
+        return self.store.counterparties(symbol, [], [user]).holdings[user]
 
     def mark_price(self, user: str, symbol: str) -> int | None:
         return (self.ex.store.holding(user, symbol) or {}).get("mark_price")
@@ -107,7 +107,7 @@ class MemoryBackend:
         return c.available, c.reserved
 
     def holding(self, user: str, symbol: str) -> Holding:
-        return self.store.holdings(symbol, [user])[user]
+        return self.store.counterparties(symbol, [], [user]).holdings[user]
 
     def mark_price(self, user: str, symbol: str) -> int | None:
         return self.store.mark_prices.get((user, symbol))
@@ -179,7 +179,9 @@ def test_orders_read_back_as_placed(backend: Backend) -> None:
     backend.place(o)
 
     # When it is read, matched (it rests) and read again
-    assert backend.store.orders([(u, o.id)]) == {o.id: o}
+    loaded = backend.store.load(sym, [(u, o.id), (u, "no-such-order")])
+    assert loaded.orders == {o.id: o}
+    assert backend.store.counterparties(sym, [(u, o.id)], []).orders == {o.id: o}
     assert backend.store.resting_orders(sym) == []
     match(backend.store, o)
 
@@ -188,7 +190,7 @@ def test_orders_read_back_as_placed(backend: Backend) -> None:
     assert rested == dataclasses.replace(
         o, status="open", book_seq=1, pending_since=None, updated_at=rested.updated_at
     )
-    book = backend.store.book(sym)
+    book = backend.store.load(sym, []).book
     assert (book.version, book.next_seq, book.bids, book.asks) == (2, 2, [[9_000, 3, 1]], [])
 
 
@@ -210,11 +212,11 @@ def test_a_trade_settles_in_the_store(backend: Backend) -> None:
     assert backend.holding(buyer, sym) == Holding(buyer, sym, 3, 0, 30_000, 0, exists=True)
     assert backend.holding(seller, sym) == Holding(seller, sym, 0, 2, 200, 29_700, exists=True)
     assert backend.mark_price(buyer, sym) == backend.mark_price(seller, sym) == 10_000
-    found = backend.store.orders([(buyer, bid.id), (seller, ask.id)])
+    found = backend.store.load(sym, [(buyer, bid.id), (seller, ask.id)]).orders
     assert (found[bid.id].status, found[bid.id].reserved_cash, found[bid.id].book_seq) == ("filled", 0, None)
     assert (found[ask.id].status, found[ask.id].remaining_quantity) == ("partially_filled", 2)
     assert backend.trades(sym) == 1
-    stock = backend.store.stock(sym)
+    stock = backend.store.load(sym, []).stock
     assert (stock.trade_seq, stock.last_price, stock.volume) == (1, 10_000, 3)
 
 
@@ -259,7 +261,7 @@ def test_a_cancel_requested_meanwhile_refuses_the_batch(backend: Backend) -> Non
         backend.store.commit(held[0])
 
     # Then the ask is untouched and still cancellable; no share moved
-    (stored,) = backend.store.orders([(seller, ask.id)]).values()
+    (stored,) = backend.store.load(sym, [(seller, ask.id)]).orders.values()
     assert (stored.status, stored.cancel_requested, stored.remaining_quantity) == ("open", True, 5)
     assert backend.holding(seller, sym).reserved == 5
     assert backend.holding(buyer, sym).exists is False

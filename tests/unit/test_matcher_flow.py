@@ -108,3 +108,17 @@ def test_duplicate_messages_in_one_batch_take_the_order_once() -> None:
     msg = Message("new", SYM, buy.id, buy.user_id)
     Matcher(store).process(SYM, [msg, msg, Message("unknown", SYM, buy.id, buy.user_id)])
     assert store.order_items["b"].status == "filled" and len(store.trades) == 2
+
+
+def test_a_maker_whose_own_message_is_redelivered_in_the_batch_settles() -> None:
+    # Given a resting ask whose "new" message comes again, in the same batch as a bid taking it
+    store, buy = market(2)
+    again = Message("new", SYM, "s0", "u0")
+
+    # When the batch is matched
+    Matcher(store).process(SYM, [again, Message("new", SYM, buy.id, buy.user_id)])
+
+    # Then the maker (read with the messages, not as a counterparty) was settled with its holding
+    assert store.order_items["b"].status == "filled"
+    assert store.holding_items[("u0", SYM)] == Holding("u0", SYM, 0, 0, 0, 10_000 - 100, True)
+    assert store.cash["u0"].available == 10_000

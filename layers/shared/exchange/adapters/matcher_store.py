@@ -15,6 +15,7 @@ from exchange.adapters.dynamo import Item, Op, Table, TransactionFailed
 from exchange.domain.batch import BatchCommit, BookWrite, HoldingWrite, OrderWrite, StockWrite
 from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, OrderFill, Stock, StoredBook, Trade
+from exchange.usecases.matching.port import Counterparties, Loaded
 
 # a concurrent transaction on one of the items: nothing was written, reload and try again
 _CONFLICTS = ("TransactionConflictException", "TransactionInProgressException")
@@ -146,26 +147,31 @@ class DynamoMatcherStore:
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table = Table(table_name, client)
 
-    def book(self, symbol: str) -> StoredBook | None:
-        item = self.table.get(keys.stock(symbol), keys.BOOK)
-        return book_from_item(item) if item else None
-
-    def stock(self, symbol: str) -> Stock | None:
-        item = self.table.get(keys.stock(symbol), keys.STOCK)
-        return stock_from_item(item) if item else None
-
-    def orders(self, refs: Sequence[tuple[str, str]]) -> dict[str, Order]:
-        found = self.table.get_many([(keys.user(u), keys.order_sk(o)) for u, o in refs])
-        return {item["id"]: order_from_item(item) for item in found.values()}
+    def load(self, symbol: str, refs: Sequence[tuple[str, str]]) -> Loaded:
+        book_key, stock_key = (keys.stock(symbol), keys.BOOK), (keys.stock(symbol), keys.STOCK)
+        order_keys = [(keys.user(u), keys.order_sk(o)) for u, o in refs]
+        found = self.table.get_many([book_key, stock_key, *order_keys])
+        book, stock = found.get(book_key), found.get(stock_key)
+        return Loaded(
+            book_from_item(book) if book else None,
+            stock_from_item(stock) if stock else None,
+            {item["id"]: order_from_item(item) for k in order_keys if (item := found.get(k))},
+        )
 
     def resting_orders(self, symbol: str) -> list[Order]:
         items = self.table.query_all("book_symbol = :s", {":s": symbol}, index="open_orders")
         return [order_from_item(i) for i in items]
 
-    def holdings(self, symbol: str, user_ids: Sequence[str]) -> dict[str, Holding]:
-        found = self.table.get_many([(keys.user(u), keys.holding_sk(symbol)) for u in user_ids])
-        by_user = {i["user_id"]: i for i in found.values()}
-        return {u: holding_from_item(u, symbol, by_user.get(u)) for u in user_ids}
+    def counterparties(
+        self, symbol: str, makers: Sequence[tuple[str, str]], user_ids: Sequence[str]
+    ) -> Counterparties:
+        order_keys = [(keys.user(u), keys.order_sk(o)) for u, o in makers]
+        holding_keys = {u: (keys.user(u), keys.holding_sk(symbol)) for u in user_ids}
+        found = self.table.get_many([*order_keys, *holding_keys.values()])
+        return Counterparties(
+            {item["id"]: order_from_item(item) for k in order_keys if (item := found.get(k))},
+            {u: holding_from_item(u, symbol, found.get(k)) for u, k in holding_keys.items()},
+        )
 
     def commit(self, batch: BatchCommit) -> None:
         ops = self._ops(batch)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from exchange.domain.batch import BatchCommit, BookWrite
 from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, OrderFill, Stock, StoredBook, Trade
+from exchange.usecases.matching.port import Counterparties, Loaded
 
 
 @dataclass
@@ -33,23 +34,23 @@ class MemoryMatcherStore:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ------------------------------------------------------------------ the port
-    def book(self, symbol: str) -> StoredBook | None:
-        return self.books.get(symbol)
-
-    def stock(self, symbol: str) -> Stock | None:
+    def load(self, symbol: str, refs: Sequence[tuple[str, str]]) -> Loaded:
         s = self.stocks.get(symbol)
-        return dataclasses.replace(s) if s else None
-
-    def orders(self, refs: Sequence[tuple[str, str]]) -> dict[str, Order]:
-        found = (self.order_items.get(oid) for _, oid in refs)
-        return {o.id: dataclasses.replace(o) for o in found if o is not None}
+        return Loaded(self.books.get(symbol), dataclasses.replace(s) if s else None, self._orders(refs))
 
     def resting_orders(self, symbol: str) -> list[Order]:
         resting = [o for o in self.order_items.values() if o.symbol == symbol and o.book_seq is not None]
         return [dataclasses.replace(o) for o in sorted(resting, key=lambda o: o.book_seq or 0)]
 
-    def holdings(self, symbol: str, user_ids: Sequence[str]) -> dict[str, Holding]:
-        return {u: self.holding_items.get((u, symbol), Holding(u, symbol)) for u in user_ids}
+    def counterparties(
+        self, symbol: str, makers: Sequence[tuple[str, str]], user_ids: Sequence[str]
+    ) -> Counterparties:
+        holdings = {u: self.holding_items.get((u, symbol), Holding(u, symbol)) for u in user_ids}
+        return Counterparties(self._orders(makers), holdings)
+
+    def _orders(self, refs: Sequence[tuple[str, str]]) -> dict[str, Order]:
+        found = (self.order_items.get(oid) for user, oid in refs)
+        return {o.id: dataclasses.replace(o) for o in found if o is not None}
 
     def commit(self, batch: BatchCommit) -> None:
         with self._lock:

@@ -86,23 +86,30 @@ class Matcher:
 
     # ------------------------------------------------------------------ the flow
     def _process(self, symbol: str, messages: list[Message]) -> None:
-        # read
-        stored = self.store.book(symbol)
-        stock = self.store.stock(symbol)
+        # read: the stored book, the stock and the messages' orders
+        loaded = self.store.load(symbol, [(m.user_id, m.order_id) for m in messages])
+        stored, stock, orders = loaded.book, loaded.stock, dict(loaded.orders)
         if stored is None or stock is None:
             raise StaleState(f"no book or stock for {symbol}")
-        orders = self.store.orders([(m.user_id, m.order_id) for m in messages])
         book = self._book(symbol, stored)
         # match (pure)
         steps = match_messages(book, messages, orders, stored.next_seq)
         if not steps:
             return
-        # the counterparties and everyone's balances of this stock, once
-        orders |= self._makers(steps, orders)
-        holdings = self.store.holdings(symbol, sorted({o.user_id for o in orders.values()}))
+        # read: the makers and the holdings of everyone involved, once
+        fills = [ev for step in steps for ev in step.events if isinstance(ev, Fill)]
+        makers = {ev.maker_id: ev.maker_user_id for ev in fills if ev.maker_id not in orders}
+        users = {orders[s.order_id].user_id for s in steps} | {ev.maker_user_id for ev in fills}
+        found = self.store.counterparties(symbol, [(u, oid) for oid, u in makers.items()], sorted(users))
+        missing = makers.keys() - found.orders.keys()
+        if missing:
+            raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
+        orders |= found.orders
         # settle (pure)
         now = self.clock()
-        ledger = Ledger(stock, stored, orders, holdings, now, trading_day(now, self.close_minute_utc), new_id)
+        ledger = Ledger(
+            stock, stored, orders, found.holdings, now, trading_day(now, self.close_minute_utc), new_id
+        )
         # write
         for commit in settle(ledger, steps):
             commit.batch.book.events = [event_view(symbol, e) for e in commit.events]
@@ -135,21 +142,6 @@ class Matcher:
                 raise StaleState(f"rebuilt book of {symbol} differs from its snapshot")
             self.books[symbol] = book
         return book
-
-    def _makers(self, steps: list[Step], orders: dict[str, Order]) -> dict[str, Order]:
-        refs = {
-            ev.maker_id: ev.maker_user_id
-            for step in steps
-            for ev in step.events
-            if isinstance(ev, Fill) and ev.maker_id not in orders
-        }
-        if not refs:
-            return {}
-        found = self.store.orders([(user, oid) for oid, user in refs.items()])
-        missing = refs.keys() - found.keys()
-        if missing:
-            raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
-        return found
 
 
 def match_messages(
