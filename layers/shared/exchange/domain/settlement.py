@@ -109,6 +109,9 @@ class Commit:
 
 
 class Ledger:
+    """Working copies of everything one batch of one stock may change, the changes since the last
+    commit, and the state each change is conditional on (as read, or as last written)."""
+
     def __init__(
         self,
         stock: Stock,
