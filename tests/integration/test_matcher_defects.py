@@ -251,3 +251,35 @@ def test_holdings_written_by_the_matcher_carry_the_mark_price(exchange: Exchange
     assert ex.store.stock(sym)["last_price"] == 10_100
     assert ex.store.holding(buyer, sym)["mark_price"] == 10_100
     assert ex.store.holding(seller, sym)["mark_price"] == 10_100
+
+
+def test_a_cancel_racing_a_fill_is_reloaded_and_kept(exchange: Exchange) -> None:
+    # Given a resting ask, and its cancel requested just before the matcher's commit of a fill
+    ex = exchange
+    sym, seller, buyer = _symbol(ex), _fast_user(ex), _fast_user(ex)
+    ex.admin.grant(seller, sym, 5)
+    ask = place(ex, seller, sym, "sell", 5, 10_000)
+    match(ex, ask)
+    buy = place(ex, buyer, sym, "buy", 2, 10_000)
+    real = ex.matcher_store.commit
+    attempts = []
+
+    def cancel_then_commit(c: Any) -> None:
+        if not attempts:
+            ex.orders.cancel(seller, ask["id"])
+        attempts.append(c)
+        real(c)
+
+    ex.matcher_store.commit = cancel_then_commit  # type: ignore[method-assign]
+    try:
+        # When the bid is matched (one delivery)
+        match(ex, buy, matcher=Matcher(ex.matcher_store, sleep=lambda s: None))
+    finally:
+        del ex.matcher_store.commit
+
+    # Then the first commit was refused, the reload filled the bid, and the cancel request survived
+    assert len(attempts) == 2
+    a = ex.store.order(seller, ask["id"])
+    assert (a["status"], a["remaining_quantity"], a["cancel_requested"]) == ("partially_filled", 3, True)
+    assert ex.store.order(buyer, buy["id"])["status"] == "filled"
+    assert shares(ex, seller, sym) == (0, 3) and cash(ex, seller) == (START + 20_000, 0)
