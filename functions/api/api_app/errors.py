@@ -67,6 +67,7 @@ _WHY = {
     "413": "payload_too_large: the body is over the size limit",
     "415": "unsupported_media_type: the body is not application/json",
     "422": "validation_error: details lists each failing field as {loc, msg, type}",
+    "503": "temporarily_unavailable: a concurrent write on the same item; nothing changed, see Retry-After",
 }
 
 
