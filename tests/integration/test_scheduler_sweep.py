@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+from exchange.ids import now_ms
 from exchange.usecases.matching import Message
 from exchange.usecases.orders import OrderRequest, Orders
 from exchange.usecases.scheduling import Sweeper
@@ -150,4 +151,26 @@ def test_a_pending_order_cancelled_before_the_matcher_took_it_gets_both_messages
     ex.matcher.process(symbol, messages)
     final = ex.store.order(user, order["id"])
     assert (final["status"], final["reserved_cash"]) == ("cancelled", 0)
+    assert ex.store.cash(user)["reserved"] == 0
+
+
+def test_a_lost_cancel_of_an_order_filled_meanwhile_is_still_sent_again(exchange: Exchange) -> None:
+    # Given a resting buy of 3 whose cancel message was lost
+    ex = exchange
+    symbol, user = _setup(ex)
+    order = _place(ex, user, symbol, "gtc")
+    ex.matcher.process(symbol, _drain(ex))
+    Orders(ex.store, LosingQueue(ex.queue)).cancel(user, order["id"])  # type: ignore[arg-type]
+    # When a seller fills 1 of it before the sweep (the matcher writes the order as a maker)
+    seller = ex.accounts.register(f"s{uuid.uuid4().hex[:8]}@example.com", "password123", None)["id"]
+    ex.admin.grant(seller, symbol, 1)
+    ex.orders.place(seller, OrderRequest(symbol, "sell", "limit", 1, 9_000, "gtc", None))
+    ex.matcher.process(symbol, _drain(ex))
+    assert ex.store.order(user, order["id"])["status"] == "partially_filled"
+    # Then the sweep still re-sends the cancel, and the rest is cancelled with its reservation back
+    sweeper = Sweeper(ex.store, ex.queue, pending_grace_ms=120_000)
+    assert sweeper.requeue_pending(now=now_ms() + 180_000) == 1
+    ex.matcher.process(symbol, _drain(ex))
+    final = ex.store.order(user, order["id"])
+    assert (final["status"], final["filled_quantity"], final["reserved_cash"]) == ("cancelled", 1, 0)
     assert ex.store.cash(user)["reserved"] == 0

@@ -366,15 +366,21 @@ class ExchangeStore:
         return item
 
     def leave_pending_index(self, user_id: str, order_id: str) -> bool:
-        """Drop a final order's index entry (nothing left to send for it); False if not final."""
+        """Drop an order's index entry when nothing is left to send for it: taken by the matcher
+        (not ``pending``) and either final or with no cancel requested. False if something is."""
         try:
             self.table.update(
                 keys.user(user_id),
                 keys.order_sk(order_id),
                 "REMOVE pending_shard, pending_since",
-                condition="attribute_exists(pk) AND NOT (#st IN (:a, :b, :c))",
+                condition="attribute_exists(pk) AND #st <> :p AND (cancel_requested = :no OR "
+                "NOT (#st IN (:a, :b, :c)))",
                 names={"#st": "status"},
-                values={":a": NON_FINAL[0], ":b": NON_FINAL[1], ":c": NON_FINAL[2]},
+                values={
+                    ":p": "pending",
+                    ":no": False,
+                    **{f":{k}": st for k, st in zip("abc", NON_FINAL, strict=True)},
+                },
             )
         except ConditionFailed:
             return False

@@ -6,7 +6,10 @@ The sparse ``pending_orders`` index lists every order with something still to te
 ``pending`` order (placed, not yet taken) and a non-final order whose cancel was requested. Past
 the grace period the sweep sends its ``new`` and/or ``cancel`` again, with a deduplication id per
 5-minute bucket (SQS's deduplication window) so a later sweep's re-send is not swallowed as a
-duplicate of an earlier one, and drops the index entry of an order that is already final.
+duplicate of an earlier one, and drops the index entry of an order with nothing left to send
+(final, or taken by the matcher with no cancel requested). A cancel-requested order stays listed
+until it is final, even if the matcher writes it meanwhile (a fill as a maker): its cancel
+message may be the one that was lost.
 """
 
 from __future__ import annotations
@@ -61,8 +64,9 @@ class Sweeper:
             order = self.store.order(user_id, order_id)
             if order is None:
                 continue
-            if order["status"] not in NON_FINAL:
-                self.store.leave_pending_index(user_id, order_id)
+            final = order["status"] not in NON_FINAL
+            if final or (order["status"] != "pending" and not order.get("cancel_requested")):
+                self.store.leave_pending_index(user_id, order_id)  # nothing left to tell the matcher
                 continue
             if order["status"] == "pending":
                 logger.warning("re-enqueueing a pending order", order_id=order_id, symbol=order["symbol"])
