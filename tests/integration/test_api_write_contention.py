@@ -183,3 +183,33 @@ def test_listing_a_stock_under_contention(exchange: Exchange) -> None:
     with pytest.raises(TemporarilyUnavailable):
         Admin(store).list_stock(symbol + "Z", symbol, 10_000, 1)
     assert exchange.store.stock(symbol + "Z") is None
+
+
+def test_session_writes_under_contention(exchange: Exchange) -> None:
+    from exchange.adapters.auth_store import AuthStore, LoginClaim
+
+    def auth(conflicts: int) -> AuthStore:
+        store = AuthStore("ExchangeTable", ConflictingClient(boto3.client("dynamodb"), conflicts))
+        store.table.sleep = lambda _s: None  # type: ignore[method-assign]
+        return store
+
+    def family() -> tuple[dict[str, Any], dict[str, Any]]:
+        f, h = uuid.uuid4().hex, uuid.uuid4().hex
+        token = {"token_hash": h, "family_id": f, "user_id": "u", "status": "active", "created_at": 1}
+        return {"family_id": f, "user_id": "u", "created_at": 1, "expires_at": 9}, token
+
+    # Given a conflict on the first try: the login's family and token are stored once
+    fam, token = family()
+    auth(1).create_family(fam, token)
+    assert exchange.store.table.get(f"REFRESHFAM#{fam['family_id']}", "FAMILY")["revoked"] is False
+    # and lasting contention is a 503, not a 500, for a login and for a logout
+    fam2, token2 = family()
+    with pytest.raises(TemporarilyUnavailable):
+        auth(10**6).create_family(fam2, token2)
+    with pytest.raises(TemporarilyUnavailable):
+        auth(10**6).revoke_family(fam["family_id"], "logout", 2)
+    # an attempt claim that meets a conflict reads the slots again and still claims exactly one
+    subject = f"LOGINFAIL#email:{uuid.uuid4().hex}@example.com"
+    claim = auth(1).claim_login_attempt([(subject, 5)], "c1", 1_000, 900_000, 99)
+    assert isinstance(claim, LoginClaim)
+    assert [i["claim"] for i in exchange.store.table.query("pk = :p", {":p": subject}).items] == ["c1"]

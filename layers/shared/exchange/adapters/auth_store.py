@@ -27,7 +27,16 @@ from enum import Enum
 from typing import Any, Protocol
 
 from exchange import keys
-from exchange.adapters.dynamo import ConditionFailed, Item, Op, Table, TransactionFailed, backoff_delay
+from exchange.adapters.dynamo import (
+    ConditionFailed,
+    Item,
+    Op,
+    Table,
+    TransactionConflict,
+    TransactionFailed,
+    backoff_delay,
+)
+from exchange.domain.errors import TemporarilyUnavailable
 
 CLAIM_ATTEMPTS = 6  # rounds of read-slots-then-claim before contention itself refuses the attempt
 
@@ -96,17 +105,20 @@ class AuthStore:
     # ------------------------------------------------------------------ refresh families
     def create_family(self, family: Item, token: Item) -> None:
         t = self.table.name
-        self.table.transact(
-            [
-                Op(
-                    "Put",
-                    t,
-                    item={**_family_item(family), "revoked": False},
-                    condition="attribute_not_exists(pk)",
-                ),
-                Op("Put", t, item=_token_item(token), condition="attribute_not_exists(pk)"),
-            ]
-        )
+        try:
+            self.table.transact(
+                [
+                    Op(
+                        "Put",
+                        t,
+                        item={**_family_item(family), "revoked": False},
+                        condition="attribute_not_exists(pk)",
+                    ),
+                    Op("Put", t, item=_token_item(token), condition="attribute_not_exists(pk)"),
+                ]
+            )
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable("the session store is busy; try again") from exc
 
     def token(self, token_hash: str) -> Item | None:
         return self.table.get(keys.refresh_token(token_hash), keys.REFRESH_TOKEN)
@@ -152,6 +164,12 @@ class AuthStore:
         return Rotation.ROTATED
 
     def revoke_family(self, family_id: str, reason: str, now_ms: int) -> None:
+        try:
+            self._revoke(family_id, reason, now_ms)
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable("the session store is busy; try again") from exc
+
+    def _revoke(self, family_id: str, reason: str, now_ms: int) -> None:
         with contextlib.suppress(ConditionFailed):  # already gone (TTL): nothing left to revoke
             self.table.update(
                 keys.refresh_family(family_id),
