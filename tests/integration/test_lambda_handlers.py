@@ -117,3 +117,64 @@ def test_ws_connect_refuses_a_bad_token_and_accepts_anonymous(
 
 def test_scheduler_runs_its_sweep(functions: dict[str, LocalFunction]) -> None:
     assert functions["SchedulerFunction"].invoke(event("schedule.json")) == {"expired": 0, "requeued": 0}
+
+
+def _record(n: int, group: str, body: str) -> dict[str, Any]:
+    r = event("sqs_orders_batch.json")["Records"][0]
+    r = {**r, "messageId": f"m{n}", "body": body, "attributes": {**r["attributes"], "MessageGroupId": group}}
+    return r
+
+
+def test_a_poison_message_fails_only_its_own_stock(
+    functions: dict[str, LocalFunction], exchange: Exchange
+) -> None:
+    # Given two stocks, a good order for each, and in the second stock's group a body that is not
+    # JSON, followed by another good order of that stock
+    from exchange.usecases.orders import OrderRequest
+
+    user = exchange.accounts.register("poison@example.com", "password123", None)["id"]
+    exchange.admin.list_stock("PSNB", "B", 10_000, 1)
+    a, _ = exchange.orders.place(user, OrderRequest("ACME", "buy", "limit", 1, 9_700, "gtc", None))
+    b1, _ = exchange.orders.place(user, OrderRequest("PSNB", "buy", "limit", 1, 9_700, "gtc", None))
+    b2, _ = exchange.orders.place(user, OrderRequest("PSNB", "buy", "limit", 1, 9_600, "gtc", None))
+
+    def body(o: dict[str, Any]) -> str:
+        return json.dumps({"kind": "new", "symbol": o["symbol"], "order_id": o["id"], "user_id": user})
+
+    batch = {
+        "Records": [
+            _record(1, "PSNB", body(b1)),
+            _record(2, "PSNB", "{not json"),
+            _record(3, "ACME", body(a)),
+            _record(4, "PSNB", body(b2)),
+        ]
+    }
+    # When the matcher handler gets the batch
+    result = functions["MatcherFunction"].invoke(batch)
+    # Then only the poison message and the later one of its stock fail (to be redelivered, in order)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m4"}]}
+    # the first stock's order and the second stock's earlier order were matched
+    assert exchange.store.order(user, a["id"])["status"] == "open"
+    assert exchange.store.order(user, b1["id"])["status"] == "open"
+    assert exchange.store.order(user, b2["id"])["status"] == "pending"
+
+
+def test_an_unknown_kind_is_poison_not_a_cancel(
+    functions: dict[str, LocalFunction], exchange: Exchange
+) -> None:
+    # Given a resting order, and a message of a kind nobody sends naming it
+    from exchange.usecases.orders import OrderRequest
+
+    user = exchange.accounts.register("kind@example.com", "password123", None)["id"]
+    order, _ = exchange.orders.place(user, OrderRequest("ACME", "buy", "limit", 1, 9_500, "gtc", None))
+    new = json.dumps({"kind": "new", "symbol": "ACME", "order_id": order["id"], "user_id": user})
+    assert functions["MatcherFunction"].invoke({"Records": [_record(1, "ACME", new)]}) == {
+        "batchItemFailures": []
+    }
+    odd = json.dumps({"kind": "amend", "symbol": "ACME", "order_id": order["id"], "user_id": user})
+    # When the matcher gets it
+    result = functions["MatcherFunction"].invoke({"Records": [_record(2, "ACME", odd)]})
+    # Then it fails (poison), and the order still rests with its reservation
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    stored = exchange.store.order(user, order["id"])
+    assert (stored["status"], stored["cancel_requested"], stored["reserved_cash"]) == ("open", False, 9_500)

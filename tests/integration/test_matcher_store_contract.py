@@ -46,7 +46,7 @@ class DynamoBackend:
         uid = new_id()
         self.ex.store.create_user({"id": uid, "email": f"{uid}@example.com", "created_at": now_ms()}, cash)
         if shares:
-            self.ex.store.grant(uid, symbol, shares, shares * 100, now_ms())
+            self.ex.store.grant(uid, symbol, shares, shares * 100, now_ms(), None)
         return uid
 
     def place(self, order: Order) -> None:
@@ -280,7 +280,7 @@ def test_a_new_holding_is_created_once(backend: Backend) -> None:
     (batch,) = held
     assert batch.holdings[buyer].expected_cost_basis is None
     if isinstance(backend.store, DynamoMatcherStore):
-        backend.ex.store.grant(buyer, sym, 1, 100, now_ms())  # type: ignore[attr-defined]
+        backend.ex.store.grant(buyer, sym, 1, 100, now_ms(), None)  # type: ignore[attr-defined]
     else:
         backend.store.holding_items[(buyer, sym)] = Holding(buyer, sym, 1, 0, 100, 0, True)
 

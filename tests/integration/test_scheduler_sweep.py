@@ -7,8 +7,9 @@ import json
 import uuid
 from typing import Any
 
+from exchange.ids import now_ms
 from exchange.usecases.matching import Message
-from exchange.usecases.orders import OrderRequest
+from exchange.usecases.orders import OrderRequest, Orders
 from exchange.usecases.scheduling import Sweeper
 from tests.integration.conftest import Exchange
 
@@ -88,3 +89,88 @@ def test_a_pending_order_is_enqueued_again_and_matched_once(exchange: Exchange) 
     assert ex.store.order(user, order["id"])["status"] == "open"
     assert json.loads(ex.store.book(symbol)["bids"]) == [[9_000, 3, 1]]
     assert sweeper.requeue_pending(now=order["created_at"] + 600_000) == 0
+
+
+class LosingQueue:
+    """The orders queue whose SendMessage fails (the message never reaches SQS)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.lost = 0
+
+    def send(self, *args: Any, **kwargs: Any) -> None:
+        self.lost += 1
+        raise ConnectionError("SendMessage lost")
+
+
+def test_a_cancel_whose_message_was_lost_is_sent_again_by_the_sweep(exchange: Exchange) -> None:
+    # Given a resting order, and a cancel request whose SendMessage fails
+    ex = exchange
+    symbol, user = _setup(ex)
+    order = _place(ex, user, symbol, "gtc")
+    ex.matcher.process(symbol, _drain(ex))
+    losing = LosingQueue(ex.queue)
+    requested = Orders(ex.store, losing).cancel(user, order["id"])  # type: ignore[arg-type]
+    # Then the client still gets its 202 (the request is stored), and nothing reached the queue
+    assert (requested["cancel_requested"], requested["status"], losing.lost) == (True, "open", 1)
+    assert _drain(ex) == []
+    sweeper = Sweeper(ex.store, ex.queue, pending_grace_ms=120_000)
+    t = int(requested["updated_at"])
+    # When the sweep runs within the grace period: nothing; after it: the cancel is sent again
+    assert sweeper.requeue_pending(now=t + 1_000) == 0
+    assert sweeper.requeue_pending(now=t + 180_000) == 1
+    messages = _drain(ex)
+    assert [(m.kind, m.order_id) for m in messages] == [("cancel", order["id"])]
+    # Then the matcher cancels it, and its reservation is back
+    ex.matcher.process(symbol, messages)
+    cancelled = ex.store.order(user, order["id"])
+    assert (cancelled["status"], cancelled["cancel_reason"], cancelled["reserved_cash"]) == (
+        "cancelled",
+        "user",
+        0,
+    )
+    assert ex.store.cash(user)["reserved"] == 0
+    # and a later sweep sends nothing more, and tidies the final order out of the index
+    assert sweeper.requeue_pending(now=t + 600_000) == 0
+    assert ex.store.pending_orders(t + 10**9) == []
+
+
+def test_a_pending_order_cancelled_before_the_matcher_took_it_gets_both_messages(exchange: Exchange) -> None:
+    # Given an order whose "new" and whose cancel were both lost
+    ex = exchange
+    symbol, user = _setup(ex)
+    order = _place(ex, user, symbol, "gtc")
+    _drain(ex)
+    Orders(ex.store, LosingQueue(ex.queue)).cancel(user, order["id"])  # type: ignore[arg-type]
+    # When the sweep runs past the grace period (from the order's creation)
+    sweeper = Sweeper(ex.store, ex.queue, pending_grace_ms=120_000)
+    assert sweeper.requeue_pending(now=order["created_at"] + 180_000) == 2
+    messages = _drain(ex)
+    # Then "new" comes before "cancel" in the stock's group, and the order ends cancelled, unreserved
+    assert [m.kind for m in messages] == ["new", "cancel"]
+    ex.matcher.process(symbol, messages)
+    final = ex.store.order(user, order["id"])
+    assert (final["status"], final["reserved_cash"]) == ("cancelled", 0)
+    assert ex.store.cash(user)["reserved"] == 0
+
+
+def test_a_lost_cancel_of_an_order_filled_meanwhile_is_still_sent_again(exchange: Exchange) -> None:
+    # Given a resting buy of 3 whose cancel message was lost
+    ex = exchange
+    symbol, user = _setup(ex)
+    order = _place(ex, user, symbol, "gtc")
+    ex.matcher.process(symbol, _drain(ex))
+    Orders(ex.store, LosingQueue(ex.queue)).cancel(user, order["id"])  # type: ignore[arg-type]
+    # When a seller fills 1 of it before the sweep (the matcher writes the order as a maker)
+    seller = ex.accounts.register(f"s{uuid.uuid4().hex[:8]}@example.com", "password123", None)["id"]
+    ex.admin.grant(seller, symbol, 1)
+    ex.orders.place(seller, OrderRequest(symbol, "sell", "limit", 1, 9_000, "gtc", None))
+    ex.matcher.process(symbol, _drain(ex))
+    assert ex.store.order(user, order["id"])["status"] == "partially_filled"
+    # Then the sweep still re-sends the cancel, and the rest is cancelled with its reservation back
+    sweeper = Sweeper(ex.store, ex.queue, pending_grace_ms=120_000)
+    assert sweeper.requeue_pending(now=now_ms() + 180_000) == 1
+    ex.matcher.process(symbol, _drain(ex))
+    final = ex.store.order(user, order["id"])
+    assert (final["status"], final["filled_quantity"], final["reserved_cash"]) == ("cancelled", 1, 0)
+    assert ex.store.cash(user)["reserved"] == 0

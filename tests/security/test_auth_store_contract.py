@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from exchange import keys
-from exchange.adapters.auth_store import AuthStore, MemoryAuthStore, Rotation
+from exchange.adapters.auth_store import AuthStore, LoginClaim, LoginRefused, MemoryAuthStore, Rotation
 
 pytestmark = pytest.mark.e2e
 
@@ -73,11 +73,46 @@ def test_concurrent_rotations_one_wins(store: Any) -> None:
     assert set(outcomes) == {Rotation.ROTATED, Rotation.TOKEN_NOT_ACTIVE}
 
 
-def test_login_failures_newest_first_within_the_window(store: Any) -> None:
-    subject = keys.login_failures("email", f"{uuid.uuid4().hex}@example.com")
-    other = keys.login_failures("ip", uuid.uuid4().hex)
-    for ts in (1000, 2000, 3000, 4000):
-        store.record_login_failure([subject, other], keys.login_failure_sk(ts, uuid.uuid4().hex[:8]), 99)
-    assert store.recent_login_failures(subject, 2000, 10) == [4000, 3000, 2000]
-    assert store.recent_login_failures(subject, 0, 2) == [4000, 3000]
-    assert store.recent_login_failures(other, 4001, 10) == []
+def _claim(store: Any, subjects: list[tuple[str, int]], now: int, window: int = 1000) -> Any:
+    return store.claim_login_attempt(subjects, uuid.uuid4().hex, now, window, 99)
+
+
+def test_login_slots_count_claims_within_the_window(store: Any) -> None:
+    # Given an email subject with limit 3 and an ip subject with limit 10
+    email = keys.login_failures("email", f"{uuid.uuid4().hex}@example.com")
+    ip = keys.login_failures("ip", uuid.uuid4().hex)
+    subjects = [(email, 3), (ip, 10)]
+    claims = [_claim(store, subjects, ts) for ts in (1000, 1100, 1200)]
+    assert all(isinstance(c, LoginClaim) and len(c.slots) == 2 for c in claims)
+    # When / Then the fourth within the window is refused until the oldest claim leaves it
+    assert _claim(store, subjects, 1500) == LoginRefused(wait_ms=1000 + 1000 - 1500)
+    assert _claim(store, [(ip, 10)], 1500).__class__ is LoginClaim  # the ip still has room
+    # a released claim frees its slot at once; a claim left in place counts until ts + window
+    store.release_login_attempt(claims[1])
+    assert isinstance(_claim(store, subjects, 1600), LoginClaim)
+    assert _claim(store, subjects, 1999) == LoginRefused(wait_ms=1)
+    assert isinstance(_claim(store, subjects, 2000), LoginClaim)
+    # releasing twice, or a slot since re-claimed by another attempt, changes nothing
+    store.release_login_attempt(claims[0])
+    assert _claim(store, subjects, 2001) == LoginRefused(wait_ms=1200 + 1000 - 2001)
+
+
+def test_parallel_claims_never_pass_the_limit(store: Any) -> None:
+    email = keys.login_failures("email", f"{uuid.uuid4().hex}@example.com")
+    barrier = threading.Barrier(12)
+    outcomes: list[Any] = []
+
+    def go(i: int) -> None:
+        subjects = [(email, 5), (keys.login_failures("ip", f"{uuid.uuid4().hex}"), 20)]
+        barrier.wait()
+        outcomes.append(_claim(store, subjects, 10_000, 900_000))
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [o for o in outcomes if isinstance(o, LoginClaim)]
+    assert len(claimed) == 5
+    assert len({slot for c in claimed for slot in c.slots if slot[0] == email}) == 5
+    assert all(isinstance(o, LoginRefused) and o.wait_ms > 0 for o in outcomes if o not in claimed)

@@ -9,8 +9,10 @@ from exchange.usecases.notifications import Change, events_for
 
 
 class FakeStore:
+    last_price = 10_150
+
     def stock(self, symbol: str) -> dict[str, Any]:
-        return {"symbol": symbol, "last_price": 10_150, "reference_price": 10_000}
+        return {"symbol": symbol, "last_price": self.last_price, "reference_price": 10_000}
 
     def cash(self, user_id: str) -> dict[str, Any]:
         return {"available": 500, "reserved": 250}
@@ -53,8 +55,8 @@ def test_cash_change_is_a_portfolio_update_and_no_change_is_none() -> None:
     assert events_for(Change("MODIFY", new, {**new, "updated_at": 3}), FakeStore()) == []  # type: ignore[arg-type]
 
 
-def test_holding_change_carries_the_holding_valued_at_the_last_price() -> None:
-    new = {
+def _holding(**extra: Any) -> dict[str, Any]:
+    return {
         "pk": "USER#u1",
         "sk": "HOLDING#ACME",
         "user_id": "u1",
@@ -64,7 +66,12 @@ def test_holding_change_carries_the_holding_valued_at_the_last_price() -> None:
         "cost_basis": 40_000,
         "realized_pnl": 0,
         "updated_at": 5,
+        **extra,
     }
+
+
+def test_holding_change_carries_the_holding_valued_at_its_stored_mark() -> None:
+    new = _holding(mark_price=10_150)
     (event,) = events_for(Change("INSERT", None, new), FakeStore())  # type: ignore[arg-type]
     h = event["data"]["holding"]
     assert (h["quantity"], h["average_cost"], h["market_value"], h["unrealized_pnl"]) == (
@@ -73,7 +80,26 @@ def test_holding_change_carries_the_holding_valued_at_the_last_price() -> None:
         "406.00",
         "6.00",
     )
-    assert event["data"]["cash"]["total"] == "7.50"
+    assert (h["last_price"], event["data"]["cash"]["total"]) == ("101.50", "7.50")
+
+
+def test_a_redelivered_holding_record_yields_the_same_holding_whatever_the_stock_did() -> None:
+    # Given a holding record, turned into its event once
+    store = FakeStore()
+    change = Change("INSERT", None, _holding(mark_price=10_150))
+    (first,) = events_for(change, store)  # type: ignore[arg-type]
+    # When the stock trades elsewhere and the record is delivered again
+    store.last_price = 12_000
+    (again,) = events_for(change, store)  # type: ignore[arg-type]
+    # Then the holding part is identical (valued from the image, not the live stock)
+    assert again["data"]["holding"] == first["data"]["holding"]
+    assert again["data"]["holding"]["market_value"] == "406.00"
+
+
+def test_a_holding_written_before_any_trade_is_valued_at_its_average_cost() -> None:
+    (event,) = events_for(Change("INSERT", None, _holding()), FakeStore())  # type: ignore[arg-type]
+    h = event["data"]["holding"]
+    assert (h["last_price"], h["market_value"], h["unrealized_pnl"]) == (None, "400.00", "0.00")
 
 
 def test_other_items_yield_nothing() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -198,68 +199,135 @@ def throttle(store: MemoryAuthStore, clock: Clock) -> LoginThrottle:
     return LoginThrottle(store, max_per_email=5, max_per_ip=20, window_seconds=900, clock=clock)
 
 
+def fail(throttle: LoginThrottle, email: str, ip: str) -> None:
+    """One failed attempt: claimed and never released (what login() does on bad credentials)."""
+    throttle.begin(email, ip)
+
+
 def test_five_failures_per_email_throttle_with_retry_after_from_the_oldest(
     throttle: LoginThrottle, clock: Clock
 ) -> None:
     # Given five failures a minute apart
     for _ in range(5):
-        throttle.record_failure("A@Example.com", "10.0.0.1")
+        fail(throttle, "A@Example.com", "10.0.0.1")
         clock.advance(60)
-    # When the next attempt is checked (any case, any address)
+    # When the next attempt begins (any case, any address)
     with pytest.raises(TooManyAttempts) as err:
-        throttle.check(" a@example.COM", "10.9.9.9")
+        throttle.begin(" a@example.COM", "10.9.9.9")
     # Then Retry-After is the time until the oldest failure leaves the 15-minute window
     assert err.value.retry_after == 900 - 5 * 60
     # and once it has left, attempts are allowed again
     clock.advance(900 - 5 * 60)
-    throttle.check("a@example.com", "10.9.9.9")
+    throttle.begin("a@example.com", "10.9.9.9")
 
 
 def test_four_failures_do_not_throttle(throttle: LoginThrottle) -> None:
     for _ in range(4):
-        throttle.record_failure("a@example.com", "10.0.0.1")
-    throttle.check("a@example.com", "10.0.0.1")
+        fail(throttle, "a@example.com", "10.0.0.1")
+    throttle.begin("a@example.com", "10.0.0.1")
 
 
-def test_only_the_newest_max_failures_count_for_retry_after(throttle: LoginThrottle, clock: Clock) -> None:
-    # Given seven failures (two in flight overshot the limit), a minute apart
-    for _ in range(7):
-        throttle.record_failure("a@example.com", "10.0.0.1")
-        clock.advance(60)
-    # Then the door reopens when only four remain: when the third-oldest leaves
-    with pytest.raises(TooManyAttempts) as err:
-        throttle.check("a@example.com", "10.0.0.2")
-    assert err.value.retry_after == 900 - 5 * 60
+def test_a_success_releases_its_claim_only_failures_count(
+    throttle: LoginThrottle, store: MemoryAuthStore
+) -> None:
+    # Given four failures, then any number of successful attempts
+    for _ in range(4):
+        fail(throttle, "a@example.com", "10.0.0.1")
+    for _ in range(10):
+        store.release_login_attempt(throttle.begin("a@example.com", "10.0.0.1"))
+    # Then one more failure is allowed, and only then the email is throttled
+    fail(throttle, "a@example.com", "10.0.0.1")
+    with pytest.raises(TooManyAttempts):
+        throttle.begin("a@example.com", "10.0.0.1")
+
+
+def test_a_refused_attempt_is_not_a_failure(throttle: LoginThrottle, clock: Clock) -> None:
+    # Given five failures at T0, and refused attempts later on
+    for _ in range(5):
+        fail(throttle, "a@example.com", "10.0.0.1")
+    for _ in range(30):
+        clock.advance(10)
+        with pytest.raises(TooManyAttempts):
+            throttle.begin("a@example.com", "10.0.0.1")
+    # Then the door reopens when the five failures leave the window (the refusals did not count)
+    clock.advance(900 - 300)
+    throttle.begin("a@example.com", "10.0.0.1")
 
 
 def test_twenty_failures_per_ip_throttle_that_ip(throttle: LoginThrottle, clock: Clock) -> None:
     # Given twenty failures from one address for twenty emails
     for i in range(20):
-        throttle.record_failure(f"user{i}@example.com", "192.0.2.7")
+        fail(throttle, f"user{i}@example.com", "192.0.2.7")
     clock.advance(10)
     # When / Then a new email from that address is throttled, from another it is not
     with pytest.raises(TooManyAttempts) as err:
-        throttle.check("fresh@example.com", "192.0.2.7")
+        throttle.begin("fresh@example.com", "192.0.2.7")
     assert err.value.retry_after == 890
-    throttle.check("fresh@example.com", "192.0.2.8")
+    throttle.begin("fresh@example.com", "192.0.2.8")
 
 
 def test_window_boundary_is_exclusive(throttle: LoginThrottle, clock: Clock) -> None:
     for _ in range(5):
-        throttle.record_failure("a@example.com", "10.0.0.1")
+        fail(throttle, "a@example.com", "10.0.0.1")
     clock.advance(899.999)
     with pytest.raises(TooManyAttempts) as err:
-        throttle.check("a@example.com", "10.0.0.1")
+        throttle.begin("a@example.com", "10.0.0.1")
     assert err.value.retry_after == 1
     clock.advance(0.001)
-    throttle.check("a@example.com", "10.0.0.1")
+    throttle.begin("a@example.com", "10.0.0.1")
 
 
-def test_failure_keys_and_tidy_up_ttl(throttle: LoginThrottle, store: MemoryAuthStore) -> None:
-    throttle.record_failure("A@example.com", "2001:db8::1")
+def test_attempt_keys_and_tidy_up_ttl(throttle: LoginThrottle, store: MemoryAuthStore) -> None:
+    fail(throttle, "A@example.com", "2001:db8::1")
     pks = {pk for pk, _ in store.items}
     assert pks == {keys.login_failures("email", "a@example.com"), keys.login_failures("ip", "2001:db8::/64")}
     assert all(i["expires_at"] * 1000 > T0 + 900_000 for i in store.items.values())
+
+
+class SlowAccounts:
+    """Checks a password slowly (as a real hash does) and never accepts it."""
+
+    def authenticate(self, email: str, password: str) -> dict[str, Any]:
+        time.sleep(0.05)
+        raise Unauthorized("invalid email or password", code="invalid_credentials")
+
+
+def _burst(throttle: LoginThrottle, logins: list[tuple[str, str]]) -> list[str]:
+    barrier = threading.Barrier(len(logins))
+    outcomes: list[str] = []
+
+    def go(email: str, ip: str) -> None:
+        barrier.wait()
+        try:
+            throttle.login(SlowAccounts(), email, "guess", ip)  # type: ignore[arg-type]
+        except Unauthorized:
+            outcomes.append("401")
+        except TooManyAttempts:
+            outcomes.append("429")
+
+    threads = [threading.Thread(target=go, args=login) for login in logins]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(outcomes)
+
+
+def test_a_parallel_burst_of_guesses_gets_no_more_than_the_limit(throttle: LoginThrottle) -> None:
+    # When twelve wrong-password logins for one email arrive at once (limit 5)
+    outcomes = _burst(throttle, [("victim@example.com", f"10.0.0.{i}") for i in range(12)])
+    # Then exactly five are checked (401), the other seven refused (429)
+    assert outcomes == ["401"] * 5 + ["429"] * 7
+
+
+def test_a_parallel_burst_from_one_ip_near_its_limit_gets_only_what_is_left(throttle: LoginThrottle) -> None:
+    # Given 17 failures counted for one address (limit 20)
+    for i in range(17):
+        fail(throttle, f"old{i}@example.com", "192.0.2.9")
+    # When twenty guesses for twenty fresh emails arrive from it at once
+    outcomes = _burst(throttle, [(f"new{i}@example.com", "192.0.2.9") for i in range(20)])
+    # Then three are checked, seventeen refused
+    assert outcomes == ["401"] * 3 + ["429"] * 17
 
 
 @pytest.mark.parametrize(

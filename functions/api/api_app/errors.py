@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from exchange.domain.errors import DomainError, TooManyAttempts
+from exchange.domain.errors import DomainError, TemporarilyUnavailable, TooManyAttempts
 from exchange.observability import logger
 
 STATUS_OF_KIND = {
@@ -22,6 +22,7 @@ STATUS_OF_KIND = {
     "conflict": 409,
     "unprocessable": 422,
     "throttled": 429,
+    "unavailable": 503,
 }
 CODE_OF_STATUS = {
     400: "malformed_request",
@@ -34,6 +35,7 @@ CODE_OF_STATUS = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_attempts",
+    503: "temporarily_unavailable",
 }
 
 
@@ -65,6 +67,7 @@ _WHY = {
     "413": "payload_too_large: the body is over the size limit",
     "415": "unsupported_media_type: the body is not application/json",
     "422": "validation_error: details lists each failing field as {loc, msg, type}",
+    "503": "temporarily_unavailable: a concurrent write on the same item; nothing changed, see Retry-After",
 }
 
 
@@ -127,7 +130,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttempts) else None
+        headers = (
+            {"Retry-After": str(exc.retry_after)}
+            if isinstance(exc, TooManyAttempts | TemporarilyUnavailable)
+            else None
+        )
         return envelope(STATUS_OF_KIND.get(exc.kind, 400), exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(RequestValidationError)

@@ -78,7 +78,6 @@ def refresh_family(family_id: str) -> str:
 
 
 REFRESH_FAMILY = "FAMILY"
-TS_WIDTH = 15
 
 
 def login_failures(scope: str, subject: str) -> str:
@@ -86,10 +85,9 @@ def login_failures(scope: str, subject: str) -> str:
     return f"LOGINFAIL#{scope}:{subject}"
 
 
-def login_failure_sk(ts_ms: int, nonce: str) -> str:
-    return f"{ts_ms:0{TS_WIDTH}d}#{nonce}"
+LOGIN_SLOT_PREFIX = "SLOT#"
 
 
-def login_failure_from(ts_ms: int) -> str:
-    """The lowest sort key of failures at or after ts_ms."""
-    return f"{ts_ms:0{TS_WIDTH}d}"
+def login_slot_sk(index: int) -> str:
+    """Attempt slot ``index`` (0 .. limit-1) of a throttled subject: at most ``limit`` counted."""
+    return f"{LOGIN_SLOT_PREFIX}{index:03d}"

@@ -11,7 +11,10 @@ from api_app.schemas import CashOut, DepositIn, ErrorEnvelope, GrantIn, HoldingO
 from exchange.views import cash_view, holding_view
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorEnvelope} for c in (401, 403, 404, 409, 422)}
+# 503: a write met a concurrent one (DynamoDB transaction conflict) beyond its retries
+ERRORS: dict[int | str, dict[str, Any]] = {
+    c: {"model": ErrorEnvelope} for c in (401, 403, 404, 409, 422, 503)
+}
 
 
 @router.post("/stocks", status_code=status.HTTP_201_CREATED, response_model=StockOut, responses=ERRORS)

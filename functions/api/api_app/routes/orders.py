@@ -13,13 +13,18 @@ from exchange.views import fill_view, order_view
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorEnvelope} for c in (400, 401, 404, 409, 422)}
+# a write can meet a concurrent one (DynamoDB transaction conflict) beyond its retries: 503
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 503: {"model": ErrorEnvelope}}
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OrderOut,
-    responses={200: {"model": OrderOut, "description": "existing order (same client_order_id)"}, **ERRORS},
+    responses={
+        200: {"model": OrderOut, "description": "existing order (same client_order_id)"},
+        **WRITE_ERRORS,
+    },
 )
 def place_order(body: OrderIn, p: PrincipalDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     assert body.time_in_force is not None
@@ -59,6 +64,8 @@ def get_order(order_id: str, p: PrincipalDep, svc: ServicesDep) -> dict[str, Any
     return {**order_view(order), "fills": [fill_view(f) for f in fills]}
 
 
-@router.delete("/{order_id}", status_code=status.HTTP_202_ACCEPTED, response_model=OrderOut, responses=ERRORS)
+@router.delete(
+    "/{order_id}", status_code=status.HTTP_202_ACCEPTED, response_model=OrderOut, responses=WRITE_ERRORS
+)
 def cancel_order(order_id: str, p: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
     return order_view(svc.orders.cancel(p.user_id, order_id))

@@ -7,10 +7,12 @@ this module is a bug and raises ``TypeError`` before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -19,6 +21,19 @@ from botocore.exceptions import ClientError
 Item = dict[str, Any]
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
+T = TypeVar("T")
+
+# Bounded, jittered exponential backoff ("full jitter", as AWS advises) for what DynamoDB hands
+# back to retry: UnprocessedKeys of a BatchGetItem, and a write refused for a transaction conflict.
+BACKOFF_BASE_S = 0.02
+BACKOFF_CAP_S = 1.0
+BATCH_GET_ATTEMPTS = 8
+CONFLICT_ATTEMPTS = 4
+
+
+def backoff_delay(attempt: int, rng: Callable[[], float] | None = None) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based): uniform in [0, min(cap, base*2^n)]."""
+    return (rng or random.random)() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)
 
 
 @cache
@@ -113,6 +128,39 @@ class TransactionFailed(Exception):
         return [i for i, r in enumerate(self.reasons) if r == "ConditionalCheckFailed"]
 
 
+class TransactionConflict(TransactionFailed):
+    """Another transaction held one of the items (``TransactionConflict`` as a cancellation reason,
+    or ``TransactionConflictException`` on a single write) and the bounded retries did not get
+    through. Nothing was written; the same request may be tried again later. A subclass of
+    ``TransactionFailed`` so a caller that treats any cancelled transaction alike still does."""
+
+
+class RetriesExhausted(Exception):
+    """DynamoDB kept handing work back (UnprocessedKeys) after the bounded backoff."""
+
+
+def _cancellation(exc: ClientError) -> tuple[list[str | None], list[Item | None]]:
+    """A cancelled transaction's reason code per operation (``None`` = fine) and old items."""
+    reasons: list[str | None] = []
+    olds: list[Item | None] = []
+    for r in exc.response.get("CancellationReasons") or []:
+        code = r.get("Code")
+        reasons.append(None if code in (None, "None") else code)
+        olds.append(from_item(r["Item"]) if r.get("Item") else None)
+    return reasons, olds
+
+
+def _is_conflict(exc: ClientError) -> bool:
+    error = exc.response["Error"]["Code"]
+    if error == "TransactionConflictException":
+        return True
+    if error != "TransactionCanceledException":
+        return False
+    codes = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+    # a failed condition is an answer, not contention: the caller maps it (funds, duplicate, ...)
+    return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+
+
 @dataclass
 class Op:
     """One operation of a transaction, with plain Python values (serialised on send)."""
@@ -153,9 +201,26 @@ class Page:
 class Table:
     """One DynamoDB table, addressed by ``pk``/``sk``."""
 
+    sleep: Callable[[float], None] = staticmethod(time.sleep)  # tests replace it
+
     def __init__(self, name: str, client: Any | None = None) -> None:
         self.name = name
         self._client = client
+
+    def _retry_conflicts(self, call: Callable[[], T]) -> T:
+        """Run a write; on a transaction conflict wait (jittered, growing) and run it again, a
+        bounded number of times: a conflicted write changed nothing, so it is safe to repeat."""
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                return call()
+            except ClientError as exc:
+                if not _is_conflict(exc):
+                    raise
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    reasons, olds = _cancellation(exc)
+                    raise TransactionConflict(reasons or ["TransactionConflict"], olds or [None]) from exc
+                self.sleep(backoff_delay(attempt))
+        raise AssertionError("unreachable")
 
     @property
     def client(self) -> Any:
@@ -182,12 +247,18 @@ class Table:
                     "ConsistentRead": True,
                 }
             }
+            attempt = 0
             while request:
                 resp = self.client.batch_get_item(RequestItems=request)
                 for raw in resp.get("Responses", {}).get(self.name, []):
                     item = from_item(raw)
                     found[(item["pk"], item["sk"])] = item
                 request = resp.get("UnprocessedKeys") or {}
+                if request:
+                    if attempt == BATCH_GET_ATTEMPTS:
+                        raise RetriesExhausted(f"BatchGetItem on {self.name}: keys left unprocessed")
+                    self.sleep(backoff_delay(attempt))
+                    attempt += 1
         return found
 
     def query(
@@ -245,7 +316,7 @@ class Table:
     ) -> None:
         kwargs = {"TableName": self.name, "Item": to_item(item), **_expressions(condition, names, values)}
         try:
-            self.client.put_item(**kwargs)
+            self._retry_conflicts(lambda: self.client.put_item(**kwargs))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConditionFailed(str(exc)) from exc
@@ -271,7 +342,7 @@ class Table:
         if return_new:
             kwargs["ReturnValues"] = "ALL_NEW"
         try:
-            resp = self.client.update_item(**kwargs)
+            resp = self._retry_conflicts(lambda: self.client.update_item(**kwargs))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise ConditionFailed(str(exc)) from exc
@@ -288,16 +359,10 @@ class Table:
             return
         if len(ops) > 100:
             raise ValueError(f"a transaction holds at most 100 operations, got {len(ops)}")
+        items = [op.to_request() for op in ops]
         try:
-            self.client.transact_write_items(TransactItems=[op.to_request() for op in ops])
+            self._retry_conflicts(lambda: self.client.transact_write_items(TransactItems=items))
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            raw = exc.response.get("CancellationReasons") or []
-            reasons: list[str | None] = []
-            olds: list[Item | None] = []
-            for r in raw:
-                code = r.get("Code")
-                reasons.append(None if code in (None, "None") else code)
-                olds.append(from_item(r["Item"]) if r.get("Item") else None)
-            raise TransactionFailed(reasons, olds) from exc
+            raise TransactionFailed(*_cancellation(exc)) from exc

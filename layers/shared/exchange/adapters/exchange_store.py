@@ -9,15 +9,26 @@ from __future__ import annotations
 from typing import Any
 
 from exchange import keys
-from exchange.adapters.dynamo import ConditionFailed, Item, Op, Page, Table, TransactionFailed
+from exchange.adapters.dynamo import (
+    ConditionFailed,
+    Item,
+    Op,
+    Page,
+    Table,
+    TransactionConflict,
+    TransactionFailed,
+)
 from exchange.domain.errors import (
     Conflict,
     InsufficientFunds,
     InsufficientShares,
     NotFound,
     StaleState,
+    TemporarilyUnavailable,
 )
 from exchange.domain.records import NON_FINAL
+
+BUSY = "the account is busy with another change; try again"
 
 
 class ExchangeStore:
@@ -58,6 +69,8 @@ class ExchangeStore:
         ]
         try:
             self.table.transact(ops)
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable(BUSY) from exc
         except TransactionFailed as exc:
             if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
                 raise Conflict("an account with this email exists", code="email_taken") from exc
@@ -97,27 +110,43 @@ class ExchangeStore:
         )
 
     def deposit(self, user_id: str, amount: int, now: int) -> Item:
-        item = self.table.update(
-            keys.user(user_id),
-            keys.CASH,
-            "ADD available :a SET updated_at = :t",
-            condition="attribute_exists(pk)",
-            values={":a": amount, ":t": now},
-            return_new=True,
-        )
+        try:
+            item = self.table.update(
+                keys.user(user_id),
+                keys.CASH,
+                "ADD available :a SET updated_at = :t",
+                condition="attribute_exists(pk)",
+                values={":a": amount, ":t": now},
+                return_new=True,
+            )
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable(BUSY) from exc
         assert item is not None
         return item
 
-    def grant(self, user_id: str, symbol: str, quantity: int, cost: int, now: int) -> Item:
-        """Shares in, at a cost basis (reference price x quantity); creates the holding if new."""
-        item = self.table.update(
-            keys.user(user_id),
-            keys.holding_sk(symbol),
-            "ADD available :q, cost_basis :c SET user_id = :u, symbol = :s, updated_at = :t, "
-            "reserved = if_not_exists(reserved, :zero), realized_pnl = if_not_exists(realized_pnl, :zero)",
-            values={":q": quantity, ":c": cost, ":u": user_id, ":s": symbol, ":t": now, ":zero": 0},
-            return_new=True,
-        )
+    def grant(
+        self, user_id: str, symbol: str, quantity: int, cost: int, now: int, mark_price: int | None
+    ) -> Item:
+        """Shares in, at a cost basis (reference price x quantity); creates the holding if new.
+        ``mark_price`` (the stock's last price, None before its first trade) lets the holding's
+        stream image alone value it (the notifier's PORTFOLIO_UPDATED)."""
+        values = {":q": quantity, ":c": cost, ":u": user_id, ":s": symbol, ":t": now, ":zero": 0}
+        mark = ""
+        if mark_price is not None:
+            values[":m"] = mark_price
+            mark = ", mark_price = :m"
+        try:
+            item = self.table.update(
+                keys.user(user_id),
+                keys.holding_sk(symbol),
+                "ADD available :q, cost_basis :c SET user_id = :u, symbol = :s, updated_at = :t, "
+                "reserved = if_not_exists(reserved, :zero), realized_pnl = if_not_exists(realized_pnl, :zero)"
+                + mark,
+                values=values,
+                return_new=True,
+            )
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable(BUSY) from exc
         assert item is not None
         return item
 
@@ -148,6 +177,8 @@ class ExchangeStore:
                     ),
                 ]
             )
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable(BUSY) from exc
         except TransactionFailed as exc:
             raise Conflict(f"stock {sym} exists", code="stock_exists") from exc
 
@@ -178,8 +209,12 @@ class ExchangeStore:
         ]
 
     # ------------------------------------------------------------------ orders (api)
-    def place_order(self, order: Item, *, cash_amount: int, share_quantity: int) -> None:
-        """Create the order and reserve cash (buy) or shares (sell) in one conditional transaction."""
+    def place_order(
+        self, order: Item, *, cash_amount: int, share_quantity: int, mark_price: int | None = None
+    ) -> None:
+        """Create the order and reserve cash (buy) or shares (sell) in one conditional transaction;
+        a sell's holding also gets ``mark_price`` (the stock's last price, if it has traded), so its
+        stream image alone values it."""
         t, uid = self.table.name, order["user_id"]
         ops = [
             Op(
@@ -201,14 +236,18 @@ class ExchangeStore:
                 )
             )
         if share_quantity:
+            mark = ", mark_price = :m" if mark_price is not None else ""
+            values = {":q": share_quantity, ":t": order["created_at"]}
+            if mark_price is not None:
+                values[":m"] = mark_price
             ops.append(
                 Op(
                     "Update",
                     t,
                     key={"pk": keys.user(uid), "sk": keys.holding_sk(order["symbol"])},
-                    update="SET available = available - :q, reserved = reserved + :q, updated_at = :t",
+                    update="SET available = available - :q, reserved = reserved + :q, updated_at = :t" + mark,
                     condition="available >= :q",
-                    values={":q": share_quantity, ":t": order["created_at"]},
+                    values=values,
                 )
             )
         cid = order.get("client_order_id")
@@ -223,13 +262,17 @@ class ExchangeStore:
             )
         try:
             self.table.transact(ops)
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable(BUSY) from exc
         except TransactionFailed as exc:
+            # the client_order_id first: a concurrent twin that took the id also took the funds, and
+            # the contract answers a twin with the existing order whatever else would have failed
+            if cid and exc.reasons and exc.reasons[-1] == "ConditionalCheckFailed":
+                raise StaleState("client_order_id exists") from exc
             if len(exc.reasons) > 1 and exc.reasons[1] == "ConditionalCheckFailed":
                 if cash_amount:
                     raise InsufficientFunds("available cash is short of the order's reservation") from exc
                 raise InsufficientShares("available shares are short of the order's quantity") from exc
-            if cid and exc.reasons[-1] == "ConditionalCheckFailed":
-                raise StaleState("client_order_id exists") from exc
             raise
 
     def order_id_for_client_id(self, user_id: str, client_order_id: str) -> str | None:
@@ -286,23 +329,57 @@ class ExchangeStore:
         )
 
     def request_cancel(self, user_id: str, order_id: str, now: int) -> Item:
-        """Mark a non-final order cancel_requested (idempotent); 404 / 409 otherwise."""
+        """Mark a non-final order cancel_requested (idempotent); 404 / 409 otherwise. The order also
+        joins the sparse pending index (a pending order keeps its original time there), so the
+        scheduler's sweep re-sends the cancel if its message is lost; the matcher's write of the
+        order drops it from the index."""
         try:
             item = self.table.update(
                 keys.user(user_id),
                 keys.order_sk(order_id),
-                "SET cancel_requested = :y, updated_at = :t",
+                "SET cancel_requested = :y, updated_at = :t, pending_shard = :ps, "
+                "pending_since = if_not_exists(pending_since, :t)",
                 condition="attribute_exists(pk) AND #st IN (:a, :b, :c)",
                 names={"#st": "status"},
-                values={":y": True, ":t": now, ":a": NON_FINAL[0], ":b": NON_FINAL[1], ":c": NON_FINAL[2]},
+                values={
+                    ":y": True,
+                    ":t": now,
+                    ":ps": keys.PENDING_SHARD,
+                    ":a": NON_FINAL[0],
+                    ":b": NON_FINAL[1],
+                    ":c": NON_FINAL[2],
+                },
                 return_new=True,
             )
+        except TransactionConflict as exc:
+            raise TemporarilyUnavailable(BUSY) from exc
         except ConditionFailed as exc:
             if self.order(user_id, order_id) is None:
                 raise NotFound("no such order") from exc
             raise Conflict("the order is already final", code="order_not_cancellable") from exc
         assert item is not None
         return item
+
+    def leave_pending_index(self, user_id: str, order_id: str) -> bool:
+        """Drop an order's index entry when nothing is left to send for it: taken by the matcher
+        (not ``pending``) and either final or with no cancel requested. False if something is."""
+        try:
+            self.table.update(
+                keys.user(user_id),
+                keys.order_sk(order_id),
+                "REMOVE pending_shard, pending_since",
+                condition="attribute_exists(pk) AND #st <> :p AND (cancel_requested = :no OR "
+                "NOT (#st IN (:a, :b, :c)))",
+                names={"#st": "status"},
+                values={
+                    ":p": "pending",
+                    ":no": False,
+                    **{f":{k}": st for k, st in zip("abc", NON_FINAL, strict=True)},
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def pending_orders(self, older_than_ms: int) -> list[Item]:
         return list(

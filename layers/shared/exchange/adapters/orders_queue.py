@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from exchange.messages import OrderMessage
 
 
 @cache
@@ -26,11 +27,10 @@ class OrdersQueue:
             self._client = _sqs_client()
         return self._client
 
-    def send(self, *, kind: str, symbol: str, order_id: str, user_id: str, dedup_id: str) -> None:
-        body = {"kind": kind, "symbol": symbol, "order_id": order_id, "user_id": user_id}
+    def send(self, message: OrderMessage, *, dedup_id: str) -> None:
         self.client.send_message(
             QueueUrl=self.queue_url,
-            MessageBody=json.dumps(body, separators=(",", ":")),
-            MessageGroupId=symbol,
+            MessageBody=message.to_body(),
+            MessageGroupId=message.symbol,
             MessageDeduplicationId=dedup_id,
         )

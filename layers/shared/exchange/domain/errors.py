@@ -73,5 +73,17 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+class TemporarilyUnavailable(DomainError):
+    """The write met contention (a DynamoDB transaction conflict) beyond its bounded retries; nothing
+    was written and the same request can be sent again after ``retry_after`` seconds (503)."""
+
+    kind = "unavailable"
+    code = "temporarily_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StaleState(Exception):
     """A conditional write found state other than expected (retry or treat as already done)."""

@@ -49,7 +49,13 @@ class Admin:
         stock = self.store.stock(symbol)
         if stock is None:
             raise UnknownSymbol(f"no stock {symbol}")
+        last = stock.get("last_price")
         holding = self.store.grant(
-            user_id, symbol, quantity, quantity * int(stock["reference_price"]), now_ms()
+            user_id,
+            symbol,
+            quantity,
+            quantity * int(stock["reference_price"]),
+            now_ms(),
+            int(last) if last is not None else None,
         )
         return holding, stock

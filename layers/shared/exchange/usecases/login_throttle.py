@@ -3,13 +3,16 @@
 After ``max_per_email`` failed logins for one email, or ``max_per_ip`` from one client address,
 within ``window_seconds``, every attempt is refused with ``TooManyAttempts`` (429) before the
 password is even checked — so the right password does not help — until enough failures have left
-the window. ``retry_after`` is the seconds until the oldest *counted* failure leaves it (the query
-counts the newest ``max`` failures, so the oldest of those is the one whose departure reopens the
-door). A refused attempt is not a failure. Failures are items with the failure time in the sort key;
-the TTL attribute only tidies up (moto never expires items, AWS only within about 48 hours).
+the window. ``retry_after`` is the seconds until the oldest counted failure leaves it. A refused
+attempt is not a failure.
 
-Under concurrency the count may overshoot the limit by the number of attempts in flight (check,
-then record): the limit is a brake on guessing, not an exact budget.
+Exact under concurrency: an attempt CLAIMS one of the subject's ``max`` attempt slots (a
+conditional write, atomic for the email and the IP together) before the password is verified, so
+a burst of parallel guesses gets at most ``max`` through, whatever its parallelism. A failure keeps
+its claim (the slot holds the failure's time until it leaves the window); a success, or an attempt
+that ends in an error other than bad credentials, releases it ("only failures count"). An attempt
+in flight holds its slot for the time of one password check, so an attempt made in parallel with
+the last allowed ones may be refused even if those then succeed.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exchange import keys
-from exchange.adapters.auth_store import AuthStorePort
+from exchange.adapters.auth_store import AuthStorePort, LoginClaim, LoginRefused
 from exchange.domain.errors import TooManyAttempts, Unauthorized
 from exchange.ids import now_ms
 from exchange.observability import logger
@@ -58,34 +61,33 @@ class LoginThrottle:
             (keys.login_failures("ip", ip_subject(client_ip)), self.max_per_ip),
         ]
 
-    def check(self, email: str, client_ip: str | None) -> None:
+    def begin(self, email: str, client_ip: str | None) -> LoginClaim:
+        """Claim this attempt against both limits, or refuse it (429) without counting it."""
         now = self.clock()
-        window_ms = self.window_seconds * 1000
-        wait_ms = 0
-        for subject, limit in self._subjects(email, client_ip):
-            # a failure counts while now - window < ts, i.e. ts >= now - window + 1
-            recent = self.store.recent_login_failures(subject, now - window_ms + 1, limit)
-            if len(recent) >= limit:
-                wait_ms = max(wait_ms, recent[-1] + window_ms - now)
-        if wait_ms > 0:
-            raise TooManyAttempts(
-                "too many failed logins; try again later", retry_after=max(1, -(-wait_ms // 1000))
-            )
-
-    def record_failure(self, email: str, client_ip: str | None) -> None:
-        now = self.clock()
-        self.store.record_login_failure(
-            [s for s, _ in self._subjects(email, client_ip)],
-            keys.login_failure_sk(now, secrets.token_hex(4)),
+        outcome = self.store.claim_login_attempt(
+            self._subjects(email, client_ip),
+            secrets.token_hex(8),
+            now,
+            self.window_seconds * 1000,
             now // 1000 + self.window_seconds + 3600,
         )
+        if isinstance(outcome, LoginRefused):
+            raise TooManyAttempts(
+                "too many failed logins; try again later", retry_after=max(1, -(-outcome.wait_ms // 1000))
+            )
+        return outcome
 
     def login(self, accounts: Accounts, email: str, password: str, client_ip: str | None) -> dict[str, Any]:
-        """Throttle check, then the password; a wrong one (or an unknown email) is recorded."""
-        self.check(email, client_ip)
+        """Claim the attempt, then check the password; a wrong one (or an unknown email) keeps the
+        claim as its counted failure."""
+        claim = self.begin(email, client_ip)
         try:
-            return accounts.authenticate(email, password)
+            user = accounts.authenticate(email, password)
         except Unauthorized:
-            self.record_failure(email, client_ip)
             logger.info("login failed", client=ip_subject(client_ip))
             raise
+        except Exception:
+            self.store.release_login_attempt(claim)  # not a failed guess: do not count it
+            raise
+        self.store.release_login_attempt(claim)
+        return user

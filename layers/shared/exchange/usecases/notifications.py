@@ -2,7 +2,11 @@
 
 Matcher events travel inside the stock's BOOK item (one item, so its stream records arrive in
 version order); portfolio events come from the CASH and HOLDING items themselves. A record is
-turned into events from its images only, so a redelivered record yields identical events.
+turned into events from its images, so a redelivered record yields identical events: a holding is
+valued at the ``mark_price`` its writer stored on it (the stock's last price as of that write),
+never at the stock's live price. One residue (docs/decisions.md, 2026-12-01): the ``cash`` part
+of a HOLDING-derived event is the user's cash as read when the event is built, because no
+committed image of that holding change carries the cash.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from exchange.adapters.connections import ConnectionGone, ConnectionPusher, ConnectionStore
 from exchange.adapters.exchange_store import ExchangeStore
+from exchange.domain.money import div_round_half_up
 from exchange.ids import iso_ms
 from exchange.observability import logger
 from exchange.views import cash_view, holding_view
@@ -53,8 +58,7 @@ def events_for(change: Change, store: ExchangeStore) -> list[dict[str, Any]]:
         fields = ("available", "reserved", "cost_basis")
         if old and all(old.get(f) == new.get(f) for f in fields):
             return []
-        stock = store.stock(new["symbol"]) or {}
-        holding = holding_view(new, stock.get("last_price"), int(stock.get("reference_price", 0)))
+        holding = holding_of_image(new)
         return [
             {
                 "type": "PORTFOLIO_UPDATED",
@@ -64,6 +68,18 @@ def events_for(change: Change, store: ExchangeStore) -> list[dict[str, Any]]:
             }
         ]
     return []
+
+
+def holding_of_image(h: dict[str, Any]) -> dict[str, Any]:
+    """The contract's holding from the item alone: marked at its stored ``mark_price``; a holding
+    written before the stock's first trade (no mark) is valued at its average cost, which for
+    granted shares is the reference price the REST view uses too."""
+    mark = h.get("mark_price")
+    if mark is not None:
+        return holding_view(h, int(mark), int(mark))
+    quantity = int(h.get("available", 0)) + int(h.get("reserved", 0))
+    average = div_round_half_up(int(h.get("cost_basis", 0)), quantity) if quantity else 0
+    return holding_view(h, None, average)
 
 
 @dataclass

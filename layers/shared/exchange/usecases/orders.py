@@ -19,6 +19,7 @@ from exchange.domain.errors import (
 from exchange.domain.money import collar_bound
 from exchange.domain.records import FINAL, NON_FINAL
 from exchange.ids import new_id, now_ms
+from exchange.messages import MessageKind, OrderMessage
 from exchange.observability import logger
 from exchange.usecases.cursors import decode_cursor, encode_cursor
 from exchange.views import book_levels
@@ -99,7 +100,10 @@ class Orders:
         }
         try:
             self.store.place_order(
-                order, cash_amount=order["reserved_cash"], share_quantity=order["reserved_quantity"]
+                order,
+                cash_amount=order["reserved_cash"],
+                share_quantity=order["reserved_quantity"],
+                mark_price=int(stock["last_price"]) if stock.get("last_price") is not None else None,
             )
         except StaleState:
             # a concurrent request with the same client_order_id won the race
@@ -111,17 +115,19 @@ class Orders:
         return order, True
 
     def _enqueue_new(self, order: dict[str, Any]) -> None:
+        # the order is reserved and stored as pending: if the send fails, the pending sweep sends it
+        self._send("new", order, dedup_id=order["id"])
+
+    def _send(self, kind: MessageKind, order: dict[str, Any], *, dedup_id: str) -> None:
+        """Best effort: the stored state (pending, or cancel_requested, both in the pending index)
+        is the promise; a lost send is repaired by the scheduler's sweep."""
+        message = OrderMessage(
+            kind=kind, symbol=order["symbol"], order_id=order["id"], user_id=order["user_id"]
+        )
         try:
-            self.queue.send(
-                kind="new",
-                symbol=order["symbol"],
-                order_id=order["id"],
-                user_id=order["user_id"],
-                dedup_id=order["id"],
-            )
+            self.queue.send(message, dedup_id=dedup_id)
         except Exception:
-            # the order is reserved and stored as pending: the scheduler's sweep enqueues it again
-            logger.exception("enqueue failed; left for the pending sweep", order_id=order["id"])
+            logger.exception("enqueue failed; left for the pending sweep", order_id=order["id"], kind=kind)
 
     def _by_client_id(self, user_id: str, req: OrderRequest) -> dict[str, Any] | None:
         order_id = self.store.order_id_for_client_id(user_id, req.client_order_id or "")
@@ -163,12 +169,7 @@ class Orders:
         return out, encode_cursor(start) if start and out else None
 
     def cancel(self, user_id: str, order_id: str) -> dict[str, Any]:
+        """Store cancel_requested (202 from then on), then tell the stock's sequencer."""
         order = self.store.request_cancel(user_id, order_id, now_ms())
-        self.queue.send(
-            kind="cancel",
-            symbol=order["symbol"],
-            order_id=order_id,
-            user_id=user_id,
-            dedup_id=f"cancel-{order_id}",
-        )
+        self._send("cancel", order, dedup_id=f"cancel-{order_id}")
         return order
