@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -16,15 +15,19 @@ from typing import Any
 
 import boto3
 import uvicorn
+from botocore.exceptions import ClientError
 
 from local_stack.event_sources import SchedulePoller, SqsPoller, StreamPoller, failure_sink
 from local_stack.lambda_runtime import LocalFunction
+from local_stack.moto_process import MotoProcess
+from local_stack.state_dir import StateDir
 from local_stack.template import ROOT, LocalTemplate
 from local_stack.ws_gateway import WsGateway
 
 SEED = Path(__file__).with_name("seed.json")
 LOCAL_ADMIN_EMAIL = "admin@example.com"
 LOCAL_ADMIN_PASSWORD = "local-admin-password"  # a local default, printed at start; never used on AWS
+DEFAULT_STATE_DIR = ROOT / ".local" / "state"
 
 
 def free_port() -> int:
@@ -42,6 +45,7 @@ class StackConfig:
     admin_password: str = LOCAL_ADMIN_PASSWORD
     schedule_seconds: float = 60.0
     seed: bool = True
+    state_dir: Path | None = None  # None: nothing kept (the test session's stack); else see state_dir.py
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -52,7 +56,16 @@ class StackConfig:
             admin_email=os.environ.get("ADMIN_EMAIL", LOCAL_ADMIN_EMAIL),
             admin_password=os.environ.get("ADMIN_PASSWORD", LOCAL_ADMIN_PASSWORD),
             schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
+            state_dir=state_dir_from_env(),
         )
+
+
+def state_dir_from_env() -> Path | None:
+    """`LOCAL_STATE_DIR` (default .local/state); set to an empty value for a stack that keeps nothing."""
+    value = os.environ.get("LOCAL_STATE_DIR")
+    if value is None:
+        return DEFAULT_STATE_DIR
+    return Path(value).expanduser().resolve() if value else None
 
 
 class _Server(threading.Thread):
@@ -101,17 +114,10 @@ class LocalStack:
     def start(self) -> LocalStack:
         if not self.config.moto_port:
             self.config.moto_port = free_port()
-        # moto in a process of its own: it gets the second core (it is most of the CPU work)
-        self.moto = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "local_stack.moto_process", str(self.config.moto_port)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.moto.stdout is not None
-        if self.moto.stdout.readline().strip() != "ready":
-            raise RuntimeError("moto did not start")
+        # moto in a process of its own: it gets the second core (it is most of the CPU work);
+        # with a state folder it restores what it kept and saves as it goes
+        state = StateDir(self.config.state_dir) if self.config.state_dir else None
+        self.moto = MotoProcess(self.config.moto_port, ROOT, state)
         self.endpoint = f"http://127.0.0.1:{self.config.moto_port}"
         for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
             del os.environ[var]
@@ -136,6 +142,8 @@ class LocalStack:
         self._start_servers()
         if self.config.seed:
             self._seed()
+        if self.moto.restored:
+            self._requeue_after_restart()
         self._ready = True
         return self
 
@@ -152,13 +160,19 @@ class LocalStack:
                 kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             if props.get("StreamSpecification"):
                 kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-            desc = self.ddb.create_table(**kwargs)["TableDescription"]
+            try:
+                desc = self.ddb.create_table(**kwargs)["TableDescription"]
+                created = True
+            except ClientError as exc:  # restored from the state folder
+                if exc.response["Error"]["Code"] != "ResourceInUseException":
+                    raise
+                desc, created = self.ddb.describe_table(TableName=logical_id)["Table"], False
             t.refs[logical_id] = logical_id
             t.attrs[(logical_id, "Arn")] = desc["TableArn"]
             if desc.get("LatestStreamArn"):
                 t.attrs[(logical_id, "StreamArn")] = desc["LatestStreamArn"]
             ttl = props.get("TimeToLiveSpecification")
-            if ttl:
+            if ttl and created:
                 self.ddb.update_time_to_live(TableName=logical_id, TimeToLiveSpecification=ttl)
         # dead-letter targets first: a redrive policy names them
         queues = t.queues()
@@ -179,7 +193,9 @@ class LocalStack:
                     if isinstance(value, bool)
                     else str(value)
                 )
-            url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            url = self._existing_queue(name) or str(
+                self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            )
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
@@ -188,6 +204,14 @@ class LocalStack:
             t.attrs[(logical_id, "QueueName")] = name
         t.refs["WebSocketApi"] = "local"
 
+    def _existing_queue(self, name: str) -> str | None:
+        try:
+            return str(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])  # restored from the state folder
+        except ClientError as exc:
+            if "NonExistentQueue" not in exc.response["Error"]["Code"]:
+                raise
+            return None
+
     def _configure_functions(self) -> None:
         # layers: on Lambda their python/ folder is on the path; here, their source folder is
         for layer in self.template.of_type("AWS::Serverless::LayerVersion").values():
@@ -195,7 +219,11 @@ class LocalStack:
             if path not in sys.path:
                 sys.path.insert(0, path)
         local_overrides = {
-            "JWT_SECRET": secrets.token_urlsafe(48),
+            "JWT_SECRET": (  # kept in the state folder: tokens and refresh cookies survive a restart
+                StateDir(self.config.state_dir).jwt_secret()
+                if self.config.state_dir
+                else secrets.token_urlsafe(48)
+            ),
             "ADMIN_EMAIL": self.config.admin_email,
             "ADMIN_PASSWORD": self.config.admin_password,
             "COOKIE_SECURE": "false",
@@ -248,6 +276,8 @@ class LocalStack:
                             max_retries=int(p.get("MaximumRetryAttempts", 5)),
                             on_failure=sink,
                             stop=self.stop_event,
+                            resume=self.moto.checkpoints.get(t.attrs[(table_id, "StreamArn")], {}),
+                            checkpoint=self.moto.checkpoint if self.config.state_dir else None,
                         )
                     )
                 elif source.type == "Schedule":
@@ -292,6 +322,17 @@ class LocalStack:
                     to_cents(stock.get("tick_size", "0.01")),
                 )
 
+    def _requeue_after_restart(self) -> None:
+        """No request outlives a restart, so an order still `pending` may have lost its message
+        (the api died between the reservation and SendMessage): re-enqueue every one now instead of
+        after the sweep's grace. A duplicate of a queued message is a no-op for the matcher."""
+        from exchange.ids import now_ms
+
+        sweeper = self.functions["SchedulerFunction"].module.sweeper
+        requeued = sweeper.requeue_pending(now=now_ms() + sweeper.pending_grace_ms)
+        if requeued:
+            print(f"restored state: re-enqueued {requeued} pending orders", flush=True)
+
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:
         self._ready = False
@@ -302,9 +343,4 @@ class LocalStack:
         for thread in self.threads:
             thread.join(timeout=5)
         if hasattr(self, "moto"):
-            assert self.moto.stdin is not None
-            self.moto.stdin.close()
-            try:
-                self.moto.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.moto.kill()
+            self.moto.stop()  # after the pollers: their last checkpoints are in its last save
