@@ -28,6 +28,11 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 run: $(VENV)/.installed
 	$(PY) -m local_stack
 
+# `make run` keeps its market in LOCAL_STATE_DIR (default .local/state); this empties it
+.PHONY: reset
+reset: $(VENV)/.installed
+	$(PY) -m local_stack reset
+
 # Two pytest processes: moto keeps its state per process, and the integration tier's mock_aws
 # resets it, so the tier that runs the local stack (e2e + security) gets a process of its own.
 test: $(VENV)/.installed $(SAM_VENV)/.installed lint check-template
