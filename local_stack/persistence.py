@@ -13,6 +13,7 @@ folder and restored before the server serves.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import threading
@@ -138,8 +139,8 @@ def _picklable_queues() -> None:
 # ---------------------------------------------------------------------------------------- snapshot
 @dataclass
 class SaveStats:
-    pause_ms: float  # requests wait this long (the pickling, under the locks)
-    write_ms: float  # the file write and fsync, outside the locks
+    pause_ms: float  # requests wait this long (a fork, or the pickling, under the locks)
+    write_ms: float  # the pickling (when forked), the file write and fsync, outside the locks
     size_bytes: int
     items: int  # DynamoDB items
     stream_records: int
@@ -168,16 +169,42 @@ def _counts(backends: dict[tuple[str, str, str], Any]) -> tuple[int, int, int]:
     return items, records, messages
 
 
-def save(path: Path, checkpoints: Checkpoints) -> SaveStats:
+def save(path: Path, checkpoints: Checkpoints, *, fork: bool = True) -> SaveStats:
+    """One instant of every backend, written atomically. With `fork` (the default) requests wait
+    only for a fork(): the child pickles its copy-on-write view of memory and writes it, the way
+    Redis' BGSAVE does; without, they wait for the pickling."""
     started = time.perf_counter()
     with moto_fidelity.DYNAMODB_LOCK, SQS_LOCK:
-        backends = _backends()
-        blob = pickle.dumps(
-            {"format": FORMAT, "saved_at": time.time(), "backends": backends, "checkpoints": checkpoints},
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
-        counts = _counts(backends)
+        if not fork:
+            stats = _write(path, checkpoints)
+            paused = time.perf_counter()
+            return _stats(stats, (paused - started) * 1000, 0.0)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: only this thread exists here, and nothing but it touches memory
+            code = 1
+            try:
+                os.close(read_end)
+                os.write(write_end, json.dumps(_write(path, checkpoints)).encode())
+                code = 0
+            finally:
+                os._exit(code)
     paused = time.perf_counter()
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as report:
+        reported = report.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not reported:
+        raise RuntimeError(f"the save process failed (status {status})")
+    return _stats(json.loads(reported), (paused - started) * 1000, (time.perf_counter() - paused) * 1000)
+
+
+def _write(path: Path, checkpoints: Checkpoints) -> dict[str, int]:
+    backends = _backends()
+    blob = pickle.dumps(
+        {"format": FORMAT, "saved_at": time.time(), "backends": backends, "checkpoints": checkpoints},
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as f:
         f.write(blob)
@@ -189,14 +216,12 @@ def save(path: Path, checkpoints: Checkpoints) -> SaveStats:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return SaveStats(
-        pause_ms=(paused - started) * 1000,
-        write_ms=(time.perf_counter() - paused) * 1000,
-        size_bytes=len(blob),
-        items=counts[0],
-        stream_records=counts[1],
-        messages=counts[2],
-    )
+    items, records, messages = _counts(backends)
+    return {"size_bytes": len(blob), "items": items, "stream_records": records, "messages": messages}
+
+
+def _stats(written: dict[str, int], pause_ms: float, write_ms: float) -> SaveStats:
+    return SaveStats(pause_ms=pause_ms, write_ms=write_ms, **written)
 
 
 def restore(path: Path) -> Checkpoints | None:
