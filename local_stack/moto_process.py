@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from local_stack import moto_fidelity
-from local_stack.state_dir import StateDir
+from local_stack.state_dir import StateDir, StateDirBusy
 
 SAVE_EVERY_S = 2.0
 LOCK_WAIT_S = 60.0  # a previous moto process may still be writing its last save
@@ -29,6 +29,17 @@ LOCK_WAIT_S = 60.0  # a previous moto process may still be writing its last save
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _hold(state: StateDir) -> Any:
+    try:
+        return state.lock()
+    except StateDirBusy:
+        _say(f"{state.path} is held by another local stack (or its last save): waiting {LOCK_WAIT_S:.0f} s")
+    try:
+        return state.lock(wait_s=LOCK_WAIT_S)
+    except StateDirBusy:
+        sys.exit(f"{state.path} is in use by another local stack: stop it, or set LOCAL_STATE_DIR")
 
 
 def main() -> None:
@@ -46,8 +57,11 @@ def main() -> None:
         from local_stack import persistence
 
         persistence.install()
-        lock = state.lock(wait_s=LOCK_WAIT_S)  # noqa: F841 - held until this process exits
-        checkpoints = persistence.restore(state.snapshot)
+        lock = _hold(state)  # noqa: F841 - held until this process exits
+        try:
+            checkpoints = persistence.restore(state.snapshot)
+        except Exception as exc:
+            sys.exit(f"cannot restore {state.snapshot}: {exc}\n`make reset` starts with an empty market")
         saver = persistence.Saver(state.snapshot, SAVE_EVERY_S, report=_say, checkpoints=checkpoints or {})
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

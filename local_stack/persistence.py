@@ -157,6 +157,12 @@ def _backends() -> dict[tuple[str, str, str], Any]:
     return found
 
 
+def _moto_version() -> str:
+    import moto
+
+    return str(moto.__version__)
+
+
 def _counts(backends: dict[tuple[str, str, str], Any]) -> tuple[int, int, int]:
     items = records = messages = 0
     for (service, _, _), backend in backends.items():
@@ -201,10 +207,14 @@ def save(path: Path, checkpoints: Checkpoints, *, fork: bool = True) -> SaveStat
 
 def _write(path: Path, checkpoints: Checkpoints) -> dict[str, int]:
     backends = _backends()
-    blob = pickle.dumps(
-        {"format": FORMAT, "saved_at": time.time(), "backends": backends, "checkpoints": checkpoints},
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
+    snapshot = {
+        "format": FORMAT,
+        "moto": _moto_version(),
+        "saved_at": time.time(),
+        "backends": backends,
+        "checkpoints": checkpoints,
+    }
+    blob = pickle.dumps(snapshot, protocol=pickle.HIGHEST_PROTOCOL)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as f:
         f.write(blob)
@@ -231,8 +241,12 @@ def restore(path: Path) -> Checkpoints | None:
     from moto.backends import get_backend
 
     data = pickle.loads(path.read_bytes())  # noqa: S301 - our own file, in our own state folder
-    if data.get("format") != FORMAT:
-        raise RuntimeError(f"{path}: snapshot format {data.get('format')}, expected {FORMAT}; `make reset`")
+    if data.get("format") != FORMAT or data.get("moto") != _moto_version():
+        # moto's objects are pickled as they are: another moto version may not read them right
+        raise RuntimeError(
+            f"saved by moto {data.get('moto')} (format {data.get('format')}); "
+            f"this is moto {_moto_version()} (format {FORMAT})"
+        )
     checkpoints: Checkpoints = data["checkpoints"]
     for (service, account, region), backend in data["backends"].items():
         dict.__setitem__(get_backend(service)[account], region, backend)

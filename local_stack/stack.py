@@ -167,6 +167,7 @@ class LocalStack:
                 if exc.response["Error"]["Code"] != "ResourceInUseException":
                     raise
                 desc, created = self.ddb.describe_table(TableName=logical_id)["Table"], False
+                self._align_indexes(logical_id, props, desc)
             t.refs[logical_id] = logical_id
             t.attrs[(logical_id, "Arn")] = desc["TableArn"]
             if desc.get("LatestStreamArn"):
@@ -203,6 +204,24 @@ class LocalStack:
             t.attrs[(logical_id, "Arn")] = arn
             t.attrs[(logical_id, "QueueName")] = name
         t.refs["WebSocketApi"] = "local"
+
+    def _align_indexes(self, table: str, props: dict[str, Any], desc: dict[str, Any]) -> None:
+        """A restored table gets the template's GSIs (moto indexes at query time: nothing to backfill)."""
+        wanted = {g["IndexName"]: g for g in props.get("GlobalSecondaryIndexes", [])}
+        have = {g["IndexName"]: g["KeySchema"] for g in desc.get("GlobalSecondaryIndexes", [])}
+        updates: list[dict[str, Any]] = [
+            {"Delete": {"IndexName": name}}
+            for name, keys in have.items()
+            if name not in wanted or wanted[name]["KeySchema"] != keys
+        ]
+        updates += [{"Create": g} for name, g in wanted.items() if have.get(name) != g["KeySchema"]]
+        if updates:
+            print(f"restored state: {table} indexes changed to the template's: {updates}", flush=True)
+            self.ddb.update_table(
+                TableName=table,
+                AttributeDefinitions=props["AttributeDefinitions"],
+                GlobalSecondaryIndexUpdates=updates,
+            )
 
     def _existing_queue(self, name: str) -> str | None:
         try:

@@ -16,7 +16,7 @@ import pytest
 
 from local_stack.event_sources import StreamPoller
 from local_stack.moto_process import MotoProcess
-from local_stack.stack import free_port
+from local_stack.stack import LocalStack, StackConfig, free_port
 from local_stack.state_dir import StateDir, StateDirBusy
 from local_stack.template import ROOT
 from tests.integration.conftest import CREDS
@@ -198,3 +198,65 @@ def test_one_moto_process_owns_a_state_folder_and_reset_waits_for_it_to_go(moto:
     process = moto.start()
     assert not process.restored
     assert moto.client("dynamodb").list_tables()["TableNames"] == []
+
+
+def test_a_restored_table_gets_the_templates_indexes_and_they_cover_old_items(moto: Moto) -> None:
+    # Given a restored table whose one index is not the template's (the template changed meanwhile)
+    moto.start()
+    ddb = moto.client("dynamodb")
+    attrs = [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "a", "b")]
+    ddb.create_table(
+        TableName="T",
+        AttributeDefinitions=attrs[:2],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_x",
+                "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "gone",
+                "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
+    )
+    ddb.put_item(TableName="T", Item={"pk": {"S": "1"}, "a": {"S": "x"}, "b": {"S": "y"}})
+    template = {
+        "AttributeDefinitions": attrs,
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": "by_x",
+                "KeySchema": [{"AttributeName": "b", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "new",
+                "KeySchema": [{"AttributeName": "a", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+        ],
+    }
+
+    # When the stack aligns it with the template
+    stack = LocalStack(StackConfig())
+    stack.ddb = ddb
+    stack._align_indexes("T", template, ddb.describe_table(TableName="T")["Table"])
+
+    # Then it has exactly the template's indexes, and they find the item written before
+    desc = ddb.describe_table(TableName="T")["Table"]
+    assert {g["IndexName"]: g["KeySchema"][0]["AttributeName"] for g in desc["GlobalSecondaryIndexes"]} == {
+        "by_x": "b",
+        "new": "a",
+    }
+    for index, key, value in (("by_x", "b", "y"), ("new", "a", "x")):
+        found = ddb.query(
+            TableName="T",
+            IndexName=index,
+            KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": key},
+            ExpressionAttributeValues={":v": {"S": value}},
+        )["Items"]
+        assert [i["pk"]["S"] for i in found] == ["1"]
