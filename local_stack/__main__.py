@@ -58,6 +58,7 @@ Ctrl-C stops it.""",
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGHUP, lambda *_: done.set())  # the terminal closed: a clean stop too
     while not done.wait(1):
         if not stack.ready():
             print("a part of the local stack stopped; shutting down", flush=True)

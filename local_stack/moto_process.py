@@ -31,6 +31,10 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _exit_on_signal(signum: int, _: Any) -> None:
+    raise SystemExit(128 + signum)  # through main's `finally`: the last save
+
+
 def _hold(state: StateDir) -> Any:
     try:
         return state.lock()
@@ -47,8 +51,11 @@ def main() -> None:
 
     port = int(sys.argv[1])
     state = StateDir(Path(sys.argv[2])) if len(sys.argv) > 2 and sys.argv[2] else None
-    # Ctrl-C reaches the whole process group: the parent stops us (closes our stdin) once it is done
+    # Ctrl-C (and a closed terminal's SIGHUP) reach the whole process group: the parent stops us
+    # (closes our stdin) once it is done; a SIGTERM of our own saves and exits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_fidelity.install()
     saver = None

@@ -260,3 +260,20 @@ def test_a_restored_table_gets_the_templates_indexes_and_they_cover_old_items(mo
             ExpressionAttributeValues={":v": {"S": value}},
         )["Items"]
         assert [i["pk"]["S"] for i in found] == ["1"]
+
+
+def test_a_sigterm_of_moto_itself_saves_before_it_exits(moto: Moto) -> None:
+    # Given a write just now (no periodic save has caught it yet)
+    moto.start()
+    ddb = moto.client("dynamodb")
+    _stream_table(ddb)
+    ddb.put_item(TableName="exchange", Item={"pk": {"S": "last"}})
+
+    # When moto alone is sent SIGTERM (a `kill` of it, or of the whole process group)
+    assert moto.process is not None
+    moto.process.process.terminate()
+    moto.process.process.wait(timeout=30)
+
+    # Then a restart finds that write
+    moto.start()
+    assert "Item" in moto.client("dynamodb").get_item(TableName="exchange", Key={"pk": {"S": "last"}})
