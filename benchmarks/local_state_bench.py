@@ -1,12 +1,14 @@
 """What a save of the local stack's state costs (local_stack/persistence.py), for N order-like items.
 
-    .venv/bin/python benchmarks/local_state_bench.py 1000 10000 [--no-fork]
+    .venv/bin/python benchmarks/local_state_bench.py 1000 10000 [--no-fork] [--delivered]
 
 For each N: moto in this process with the template's ExchangeTable (its GSIs and stream) and the
 orders FIFO queue; N items of ~20 attributes (each write also leaves a stream record, as in the
 stack) and N/10 queued messages; then `save` three times (median) and one `restore`. `pause` is
 how long every DynamoDB and SQS request waits (a fork; with --no-fork, the pickling) under the
 locks; `write` is the rest (pickling in the forked child, the file write with fsync).
+`--delivered`: the stream poller has delivered every record (a running stack's steady state), so
+a forked save leaves the stream records out.
 """
 
 from __future__ import annotations
@@ -57,7 +59,17 @@ def _order(i: int) -> dict[str, Any]:
     }
 
 
-def main(sizes: list[int], fork: bool) -> None:
+def _delivered() -> persistence.Checkpoints:
+    """Checkpoints as a running stack's would be: every stream record delivered."""
+    from moto.backends import get_backend
+
+    table = get_backend("dynamodb")["123456789012"]["us-east-1"].tables["ExchangeTable"]  # type: ignore[index]
+    shard = table.stream_shard
+    last = shard.starting_sequence_number + len(shard.items) - 1
+    return {persistence.stream_arn(table): {shard.id: str(last)}}
+
+
+def main(sizes: list[int], fork: bool, delivered: bool) -> None:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -100,7 +112,7 @@ def main(sizes: list[int], fork: bool) -> None:
                         ],
                     )
                 written += len(batch)
-            runs = [persistence.save(path, {}, fork=fork) for _ in range(3)]
+            runs = [persistence.save(path, _delivered() if delivered else {}, fork=fork) for _ in range(3)]
             started = time.perf_counter()
             persistence.restore(path)
             restore_ms = (time.perf_counter() - started) * 1000
@@ -115,5 +127,9 @@ def main(sizes: list[int], fork: bool) -> None:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--no-fork"]
-    main([int(a) for a in args] or [1000, 10000], fork="--no-fork" not in sys.argv)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(
+        [int(a) for a in args] or [1000, 10000],
+        fork="--no-fork" not in sys.argv,
+        delivered="--delivered" in sys.argv,
+    )
