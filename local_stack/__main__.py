@@ -1,5 +1,5 @@
-"""`make run`: the whole system on loopback. Ctrl-C stops it; what it holds is kept in the state
-folder (`LOCAL_STATE_DIR`, default .local/state) for the next start. `make reset`
+"""`make run`: the whole system on loopback. Ctrl-C stops it; with `LOCAL_STATE_DIR` (make run sets
+.local/state) what it holds is kept there for the next start. `make reset`
 (`python -m local_stack reset`) empties that folder."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from local_stack.state_dir import StateDir, StateDirBusy
 def reset() -> None:
     folder = state_dir_from_env()
     if folder is None:
-        print("LOCAL_STATE_DIR is empty: there is no state to reset")
+        print("LOCAL_STATE_DIR is not set: there is no state to reset")
         return
     try:
         StateDir(folder).reset()
@@ -41,7 +41,7 @@ def main() -> None:
     local_default = config.admin_email == LOCAL_ADMIN_EMAIL and config.admin_password == LOCAL_ADMIN_PASSWORD
     note = "   <- local defaults (ADMIN_EMAIL / ADMIN_PASSWORD)" if local_default else ""
     if config.state_dir is None:
-        state = "none (LOCAL_STATE_DIR is empty): everything is lost at stop"
+        state = "none (LOCAL_STATE_DIR is not set): everything is lost at stop"
     else:
         kept = "restored" if stack.moto.restored else "new"
         state = f"{config.state_dir} ({kept}; `make reset` empties it)"

@@ -27,7 +27,6 @@ from local_stack.ws_gateway import WsGateway
 SEED = Path(__file__).with_name("seed.json")
 LOCAL_ADMIN_EMAIL = "admin@example.com"
 LOCAL_ADMIN_PASSWORD = "local-admin-password"  # a local default, printed at start; never used on AWS
-DEFAULT_STATE_DIR = ROOT / ".local" / "state"
 
 
 def free_port() -> int:
@@ -61,10 +60,9 @@ class StackConfig:
 
 
 def state_dir_from_env() -> Path | None:
-    """`LOCAL_STATE_DIR` (default .local/state); set to an empty value for a stack that keeps nothing."""
-    value = os.environ.get("LOCAL_STATE_DIR")
-    if value is None:
-        return DEFAULT_STATE_DIR
+    """`LOCAL_STATE_DIR`: where the stack keeps its state (`make run` sets .local/state); unset or
+    empty, it keeps nothing (the stacks that tests and the chaos run start)."""
+    value = os.environ.get("LOCAL_STATE_DIR", "")
     return Path(value).expanduser().resolve() if value else None
 
 
