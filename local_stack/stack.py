@@ -15,8 +15,8 @@ from typing import Any
 
 import boto3
 import uvicorn
-from botocore.exceptions import ClientError
 
+from local_stack import restored
 from local_stack.event_sources import SchedulePoller, SqsPoller, StreamPoller, failure_sink
 from local_stack.lambda_runtime import LocalFunction
 from local_stack.moto_process import MotoProcess
@@ -141,7 +141,7 @@ class LocalStack:
         if self.config.seed:
             self._seed()
         if self.moto.restored:
-            self._requeue_after_restart()
+            restored.requeue_pending(self.functions["SchedulerFunction"].module)
         self._ready = True
         return self
 
@@ -158,14 +158,7 @@ class LocalStack:
                 kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             if props.get("StreamSpecification"):
                 kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-            try:
-                desc = self.ddb.create_table(**kwargs)["TableDescription"]
-                created = True
-            except ClientError as exc:  # restored from the state folder
-                if exc.response["Error"]["Code"] != "ResourceInUseException":
-                    raise
-                desc, created = self.ddb.describe_table(TableName=logical_id)["Table"], False
-                self._align_indexes(logical_id, props, desc)
+            desc, created = restored.create_or_reuse_table(self.ddb, kwargs)
             t.refs[logical_id] = logical_id
             t.attrs[(logical_id, "Arn")] = desc["TableArn"]
             if desc.get("LatestStreamArn"):
@@ -192,7 +185,7 @@ class LocalStack:
                     if isinstance(value, bool)
                     else str(value)
                 )
-            url = self._existing_queue(name) or str(
+            url = restored.existing_queue(self.sqs, name) or str(
                 self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
             )
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -202,32 +195,6 @@ class LocalStack:
             t.attrs[(logical_id, "Arn")] = arn
             t.attrs[(logical_id, "QueueName")] = name
         t.refs["WebSocketApi"] = "local"
-
-    def _align_indexes(self, table: str, props: dict[str, Any], desc: dict[str, Any]) -> None:
-        """A restored table gets the template's GSIs (moto indexes at query time: nothing to backfill)."""
-        wanted = {g["IndexName"]: g for g in props.get("GlobalSecondaryIndexes", [])}
-        have = {g["IndexName"]: g["KeySchema"] for g in desc.get("GlobalSecondaryIndexes", [])}
-        updates: list[dict[str, Any]] = [
-            {"Delete": {"IndexName": name}}
-            for name, keys in have.items()
-            if name not in wanted or wanted[name]["KeySchema"] != keys
-        ]
-        updates += [{"Create": g} for name, g in wanted.items() if have.get(name) != g["KeySchema"]]
-        if updates:
-            print(f"restored state: {table} indexes changed to the template's: {updates}", flush=True)
-            self.ddb.update_table(
-                TableName=table,
-                AttributeDefinitions=props["AttributeDefinitions"],
-                GlobalSecondaryIndexUpdates=updates,
-            )
-
-    def _existing_queue(self, name: str) -> str | None:
-        try:
-            return str(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])  # restored from the state folder
-        except ClientError as exc:
-            if "NonExistentQueue" not in exc.response["Error"]["Code"]:
-                raise
-            return None
 
     def _configure_functions(self) -> None:
         # layers: on Lambda their python/ folder is on the path; here, their source folder is
@@ -338,17 +305,6 @@ class LocalStack:
                     to_cents(stock["reference_price"]),
                     to_cents(stock.get("tick_size", "0.01")),
                 )
-
-    def _requeue_after_restart(self) -> None:
-        """No request outlives a restart, so an order still `pending` may have lost its message
-        (the api died between the reservation and SendMessage): re-enqueue every one now instead of
-        after the sweep's grace. A duplicate of a queued message is a no-op for the matcher."""
-        from exchange.ids import now_ms
-
-        sweeper = self.functions["SchedulerFunction"].module.sweeper
-        requeued = sweeper.requeue_pending(now=now_ms() + sweeper.pending_grace_ms)
-        if requeued:
-            print(f"restored state: re-enqueued {requeued} pending orders", flush=True)
 
     # ------------------------------------------------------------------ stop
     def stop(self) -> None:

@@ -14,9 +14,10 @@ from typing import Any
 import boto3
 import pytest
 
+from local_stack import restored
 from local_stack.event_sources import StreamPoller
 from local_stack.moto_process import MotoProcess
-from local_stack.stack import LocalStack, StackConfig, free_port
+from local_stack.stack import free_port
 from local_stack.state_dir import StateDir, StateDirBusy
 from local_stack.template import ROOT
 from tests.integration.conftest import CREDS
@@ -241,9 +242,7 @@ def test_a_restored_table_gets_the_templates_indexes_and_they_cover_old_items(mo
     }
 
     # When the stack aligns it with the template
-    stack = LocalStack(StackConfig())
-    stack.ddb = ddb
-    stack._align_indexes("T", template, ddb.describe_table(TableName="T")["Table"])
+    restored.align_indexes(ddb, template, ddb.describe_table(TableName="T")["Table"])
 
     # Then it has exactly the template's indexes, and they find the item written before
     desc = ddb.describe_table(TableName="T")["Table"]
