@@ -82,11 +82,11 @@ class StackProcess:
         assert self.proc.wait(timeout=60) == 0, self.log.read_text()[-3000:]
 
     def kill(self) -> None:
-        """kill -9 of the stack's process; its moto process sees its stdin close and saves."""
+        """kill -9 of the stack's process; its moto process sees its stdin close, saves and exits
+        (the next start waits for it: restarting at once, as a user would, loses nothing)."""
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait(timeout=10)
-        StateDir(self.state).lock(wait_s=60).close()  # the orphaned moto process has saved and exited
 
     def kill_all(self) -> None:
         """kill -9 of the stack and its moto process at once (a power cut): no last save."""
