@@ -18,10 +18,14 @@ import os
 import pickle
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import moto
+from moto.backends import get_backend
 
 from local_stack import moto_fidelity
 
@@ -39,9 +43,11 @@ class Changes:
 
     def __init__(self) -> None:
         self.generation = 0
+        self._lock = threading.Lock()
 
     def bump(self) -> None:
-        self.generation += 1  # one bytecode-level add under the GIL; a lost race only delays a save
+        with self._lock:  # `+=` is not atomic: a stale write could bring back a saved generation
+            self.generation += 1
 
 
 CHANGES = Changes()
@@ -161,8 +167,6 @@ class SaveStats:
 
 
 def _backends() -> dict[tuple[str, str, str], Any]:
-    from moto.backends import get_backend
-
     found: dict[tuple[str, str, str], Any] = {}
     for service in SERVICES:
         for account, region, backend in get_backend(service).iter_backends():  # type: ignore[call-overload]
@@ -171,8 +175,6 @@ def _backends() -> dict[tuple[str, str, str], Any]:
 
 
 def _moto_version() -> str:
-    import moto
-
     return str(moto.__version__)
 
 
@@ -206,6 +208,8 @@ def save(path: Path, checkpoints: Checkpoints, *, fork: bool = True) -> SaveStat
                 os.close(read_end)
                 os.write(write_end, json.dumps(_write(path, checkpoints, trim=True)).encode())
                 code = 0
+            except BaseException:  # straight to fd 2: sys.stderr's lock may be held by a thread now gone
+                os.write(2, traceback.format_exc().encode())
             finally:
                 os._exit(code)
     paused = time.perf_counter()
@@ -258,8 +262,6 @@ def restore(path: Path) -> Checkpoints | None:
     """Load a snapshot into moto's backends (before the server starts); None when there is none."""
     if not path.exists():
         return None
-    from moto.backends import get_backend
-
     data = pickle.loads(path.read_bytes())  # noqa: S301 - our own file, in our own state folder
     if data.get("format") != FORMAT or data.get("moto") != _moto_version():
         # moto's objects are pickled as they are: another moto version may not read them right
