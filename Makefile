@@ -25,8 +25,16 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install -q -r requirements/sam.txt
 	touch $@
 
+# `make run` keeps its market in LOCAL_STATE_DIR (default .local/state; set it empty to keep nothing)
+STATE_ENV = LOCAL_STATE_DIR="$${LOCAL_STATE_DIR-$(CURDIR)/.local/state}"
+
 run: $(VENV)/.installed
-	$(PY) -m local_stack
+	$(STATE_ENV) $(PY) -m local_stack
+
+# empties make run's LOCAL_STATE_DIR: the next start is an empty market
+.PHONY: reset
+reset: $(VENV)/.installed
+	$(STATE_ENV) $(PY) -m local_stack reset
 
 # Two pytest processes: moto keeps its state per process, and the integration tier's mock_aws
 # resets it, so the tier that runs the local stack (e2e + security) gets a process of its own.

@@ -7,6 +7,8 @@ reports as failed are released with ChangeMessageVisibility(0) after a short bac
 the dead-letter queue after maxReceiveCount receives.
 Streams: every shard read in order; a batch is retried from the first failed record up to
 MaximumRetryAttempts, then that record goes to the on-failure destination and the shard moves on.
+With durable state, each shard's last delivered sequence number is checkpointed after every batch
+and reading resumes after it on restart (a kill can repeat the batch it interrupted, no more).
 """
 
 from __future__ import annotations
@@ -141,21 +143,32 @@ class StreamPoller(_Loop):
         max_retries: int = 5,
         on_failure: Callable[[dict[str, Any]], None] | None = None,
         stop: threading.Event,
+        resume: dict[str, str] | None = None,
+        checkpoint: Callable[[str, str, str], None] | None = None,
     ) -> None:
         super().__init__(f"stream-poller:{stream_arn.rsplit('/', 3)[-3]}", stop)
         self.streams, self.stream_arn, self.invoke = streams, stream_arn, invoke
         self.batch_size, self.max_retries, self.on_failure = batch_size, max_retries, on_failure
         self.iterators: dict[str, str] = {}
+        # shard id -> the last sequence number delivered before a restart (clamped by the moto process)
+        self.resume = dict(resume or {})
+        self.checkpoint = checkpoint  # (stream ARN, shard id, last delivered sequence number)
 
     def _refresh_shards(self) -> None:
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
-            if shard["ShardId"] not in self.iterators:
-                self.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn,
-                    ShardId=shard["ShardId"],
-                    ShardIteratorType="TRIM_HORIZON",
-                )["ShardIterator"]
+            shard_id = shard["ShardId"]
+            if shard_id in self.iterators:
+                continue
+            after = self.resume.pop(shard_id, None)
+            position: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+                if after is not None
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            self.iterators[shard_id] = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, **position
+            )["ShardIterator"]
 
     def poll_once(self) -> int:
         if not self.iterators:
@@ -168,6 +181,8 @@ class StreamPoller(_Loop):
             if records:
                 self._deliver(records)
                 handled += len(records)
+                if self.checkpoint is not None:
+                    self.checkpoint(self.stream_arn, shard_id, records[-1]["dynamodb"]["SequenceNumber"])
         return handled
 
     def _record(self, r: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -17,8 +16,11 @@ from typing import Any
 import boto3
 import uvicorn
 
+from local_stack import restored
 from local_stack.event_sources import SchedulePoller, SqsPoller, StreamPoller, failure_sink
 from local_stack.lambda_runtime import LocalFunction
+from local_stack.moto_process import MotoProcess
+from local_stack.state_dir import StateDir
 from local_stack.template import ROOT, LocalTemplate
 from local_stack.ws_gateway import WsGateway
 
@@ -42,6 +44,7 @@ class StackConfig:
     admin_password: str = LOCAL_ADMIN_PASSWORD
     schedule_seconds: float = 60.0
     seed: bool = True
+    state_dir: Path | None = None  # None: nothing kept (the test session's stack); else see state_dir.py
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -52,7 +55,15 @@ class StackConfig:
             admin_email=os.environ.get("ADMIN_EMAIL", LOCAL_ADMIN_EMAIL),
             admin_password=os.environ.get("ADMIN_PASSWORD", LOCAL_ADMIN_PASSWORD),
             schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
+            state_dir=state_dir_from_env(),
         )
+
+
+def state_dir_from_env() -> Path | None:
+    """`LOCAL_STATE_DIR`: where the stack keeps its state (`make run` sets .local/state); unset or
+    empty, it keeps nothing (the stacks that tests and the chaos run start)."""
+    value = os.environ.get("LOCAL_STATE_DIR", "")
+    return Path(value).expanduser().resolve() if value else None
 
 
 class _Server(threading.Thread):
@@ -101,17 +112,10 @@ class LocalStack:
     def start(self) -> LocalStack:
         if not self.config.moto_port:
             self.config.moto_port = free_port()
-        # moto in a process of its own: it gets the second core (it is most of the CPU work)
-        self.moto = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "local_stack.moto_process", str(self.config.moto_port)],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.moto.stdout is not None
-        if self.moto.stdout.readline().strip() != "ready":
-            raise RuntimeError("moto did not start")
+        # moto in a process of its own: it gets the second core (it is most of the CPU work);
+        # with a state folder it restores what it kept and saves as it goes
+        state = StateDir(self.config.state_dir) if self.config.state_dir else None
+        self.moto = MotoProcess(self.config.moto_port, ROOT, state)
         self.endpoint = f"http://127.0.0.1:{self.config.moto_port}"
         for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL")]:
             del os.environ[var]
@@ -136,6 +140,8 @@ class LocalStack:
         self._start_servers()
         if self.config.seed:
             self._seed()
+        if self.moto.restored:
+            restored.requeue_pending(self.functions["SchedulerFunction"].module)
         self._ready = True
         return self
 
@@ -152,13 +158,13 @@ class LocalStack:
                 kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
             if props.get("StreamSpecification"):
                 kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-            desc = self.ddb.create_table(**kwargs)["TableDescription"]
+            desc, created = restored.create_or_reuse_table(self.ddb, kwargs)
             t.refs[logical_id] = logical_id
             t.attrs[(logical_id, "Arn")] = desc["TableArn"]
             if desc.get("LatestStreamArn"):
                 t.attrs[(logical_id, "StreamArn")] = desc["LatestStreamArn"]
             ttl = props.get("TimeToLiveSpecification")
-            if ttl:
+            if ttl and created:
                 self.ddb.update_time_to_live(TableName=logical_id, TimeToLiveSpecification=ttl)
         # dead-letter targets first: a redrive policy names them
         queues = t.queues()
@@ -179,7 +185,9 @@ class LocalStack:
                     if isinstance(value, bool)
                     else str(value)
                 )
-            url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            url = restored.existing_queue(self.sqs, name) or str(
+                self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            )
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
@@ -195,7 +203,11 @@ class LocalStack:
             if path not in sys.path:
                 sys.path.insert(0, path)
         local_overrides = {
-            "JWT_SECRET": secrets.token_urlsafe(48),
+            "JWT_SECRET": (  # kept in the state folder: tokens and refresh cookies survive a restart
+                StateDir(self.config.state_dir).jwt_secret()
+                if self.config.state_dir
+                else secrets.token_urlsafe(48)
+            ),
             "ADMIN_EMAIL": self.config.admin_email,
             "ADMIN_PASSWORD": self.config.admin_password,
             "COOKIE_SECURE": "false",
@@ -248,6 +260,8 @@ class LocalStack:
                             max_retries=int(p.get("MaximumRetryAttempts", 5)),
                             on_failure=sink,
                             stop=self.stop_event,
+                            resume=self.moto.checkpoints.get(t.attrs[(table_id, "StreamArn")], {}),
+                            checkpoint=self.moto.checkpoint if self.config.state_dir else None,
                         )
                     )
                 elif source.type == "Schedule":
@@ -302,9 +316,4 @@ class LocalStack:
         for thread in self.threads:
             thread.join(timeout=5)
         if hasattr(self, "moto"):
-            assert self.moto.stdin is not None
-            self.moto.stdin.close()
-            try:
-                self.moto.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.moto.kill()
+            self.moto.stop()  # after the pollers: their last checkpoints are in its last save
