@@ -309,7 +309,7 @@ def install(registry: FaultRegistry, *, tables: set[str]) -> None:
     import boto3
 
     boto3.setup_default_session()  # a fresh default session: no client made before can escape the hooks
-    events = boto3.DEFAULT_SESSION.events  # type: ignore[union-attr]
+    events = boto3.DEFAULT_SESSION.events
     hooks = _Hooks(registry, tables)
     for op in ("TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"):
         events.register(f"before-parameter-build.dynamodb.{op}", hooks.note_ddb)
