@@ -1,7 +1,8 @@
 """The local stack as `make run` starts it (a process of its own, real HTTP): the LOCAL_FAULTS
 contract (bad values stop the start, health counts every configured fault, a fault fires), and the
 caller's address taken from the TCP peer, never from a header the caller wrote (as on AWS, where
-the code reads the gateway's sourceIp)."""
+the code reads the gateway's sourceIp). Then the SQS poller on moto's server: failed messages back
+only after the scaled visibility timeout, a crash fails the whole batch, sqs_duplicate."""
 
 from __future__ import annotations
 
@@ -9,18 +10,25 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import boto3
 import httpx
 import pytest
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local_stack.faults import FAULT_NAMES
+from local_stack import moto_fidelity
+from local_stack.event_sources import SqsPoller
+from local_stack.faults import FAULT_NAMES, SQS_DUPLICATE, FaultRegistry
+from local_stack.lambda_runtime import FunctionCrashed
 from local_stack.stack import free_port
 from local_stack.template import ROOT
+from tests.integration.conftest import CREDS
 
 PASSWORD = "correct horse battery"
 
@@ -144,3 +152,97 @@ def test_x_forwarded_for_does_not_pick_the_login_throttle_bucket() -> None:
         spoofed = http.post("/api/auth/login", json=right, headers={"X-Forwarded-For": "203.0.113.7"})
         assert spoofed.status_code == 429, spoofed.text
         assert spoofed.headers.get("Retry-After")
+
+
+# ---------------------------------------------------------------------- the SQS poller, on moto's server
+@pytest.fixture(scope="module")
+def sqs() -> Iterator[Any]:
+    moto_fidelity.install()
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", **CREDS)
+    server.stop()
+
+
+def _queue(sqs: Any, messages: list[tuple[str, str]]) -> str:
+    """A FIFO queue with the template's kind of visibility timeout (120 s -> 2 s at the default 1/60)."""
+    url = str(
+        sqs.create_queue(
+            QueueName=f"q-{uuid.uuid4().hex[:8]}.fifo",
+            Attributes={"FifoQueue": "true", "VisibilityTimeout": "120"},
+        )["QueueUrl"]
+    )
+    for group, body in messages:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group, MessageDeduplicationId=body)
+    return url
+
+
+def _run(poller: SqsPoller, until: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:
+        poller.poll_once()
+        time.sleep(0.02)
+
+
+def test_a_failed_message_comes_back_after_the_scaled_visibility_timeout_and_holds_its_group(
+    sqs: Any,
+) -> None:
+    url = _queue(sqs, [("A", "a1"), ("A", "a2"), ("B", "b1")])
+    seen: list[tuple[float, str]] = []
+    started = time.monotonic()
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        failures = []
+        for r in event["Records"]:
+            seen.append((time.monotonic() - started, r["body"]))
+            # group A fails once, as the matcher reports a failed stock: its message and the rest of its group
+            if r["attributes"]["MessageGroupId"] == "A" and r["attributes"]["ApproximateReceiveCount"] == "1":
+                failures.append({"itemIdentifier": r["messageId"]})
+        return {"batchItemFailures": failures}
+
+    poller = SqsPoller(sqs, url, "arn:q", function, stop=threading.Event(), wait_s=0)
+    assert poller.backoff_s == pytest.approx(2.0)  # VisibilityTimeout 120 s x LOCAL_TIME_SCALE 1/60
+    _run(poller, lambda: [b for _, b in seen].count("a2") == 2)
+
+    bodies = [b for _, b in seen]
+    assert bodies.count("b1") == 1 and bodies.count("a1") == 2
+    again = [(t, b) for t, b in seen[3:]]
+    assert [b for _, b in again] == ["a1", "a2"]  # back in order, and only after the timeout
+    assert all(t >= 2.0 for t, _ in again)
+    assert poller.failed_messages == 2
+
+
+def test_a_crashed_invocation_fails_every_message_of_its_batch(sqs: Any) -> None:
+    url = _queue(sqs, [("A", "c1"), ("B", "c2")])
+    calls: list[list[str]] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        calls.append([r["body"] for r in event["Records"]])
+        if len(calls) == 1:
+            raise FunctionCrashed("injected")
+        return {"batchItemFailures": []}
+
+    poller = SqsPoller(sqs, url, "arn:q", function, stop=threading.Event(), wait_s=0, backoff_s=0.5)
+    _run(poller, lambda: sum(map(len, calls)) >= 4)
+    poller.poll_once()  # and nothing is left
+    assert calls == [["c1", "c2"], ["c1", "c2"]]
+    assert poller.crashed_invocations == 1 and poller.failed_messages == 2
+
+
+def test_sqs_duplicate_delivers_a_handled_message_exactly_twice(sqs: Any) -> None:
+    url = _queue(sqs, [("A", "d1"), ("A", "d2")])
+    handled: list[str] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        handled.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    registry = FaultRegistry({SQS_DUPLICATE: 1.0})
+    poller = SqsPoller(sqs, url, "arn:q", function, stop=threading.Event(), wait_s=0, faults=registry)
+    _run(poller, lambda: len(handled) >= 4)
+    time.sleep(0.3)
+    poller.poll_once()  # nothing more: a duplicate is not duplicated again
+    assert sorted(handled) == ["d1", "d1", "d2", "d2"]
+    assert sorted(poller.deliveries.values()) == [2, 2]
+    assert registry.counts() == {SQS_DUPLICATE: 2}
