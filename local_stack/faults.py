@@ -58,21 +58,31 @@ class LambdaCrash(BaseException):
     """The process died (injected): a BaseException, which the app's ``except Exception`` lets pass."""
 
 
-_function: ContextVar[str | None] = ContextVar("local_function", default=None)
+@dataclass
+class Invocation:
+    """One invocation (or api request) of a function: what per-invocation faults need to know."""
+
+    function: str
+    posts: int = 0  # successful post_to_connection calls so far
+    crash_at: int | None = None  # notifier_crash_after_send: die after this post (0: not this time)
+
+
+_invocation: ContextVar[Invocation | None] = ContextVar("local_invocation", default=None)
 
 
 @contextmanager
 def running(function: str) -> Iterator[None]:
-    """Calls made inside belong to ``function`` (a template logical id)."""
-    token = _function.set(function)
+    """Calls made inside belong to one invocation of ``function`` (a template logical id)."""
+    token = _invocation.set(Invocation(function))
     try:
         yield
     finally:
-        _function.reset(token)
+        _invocation.reset(token)
 
 
 def current_function() -> str | None:
-    return _function.get()
+    invocation = _invocation.get()
+    return invocation.function if invocation else None
 
 
 def parse(spec: str) -> dict[str, float]:
@@ -139,19 +149,33 @@ class FaultRegistry:
 
     def should(self, name: str, function: str | None = None) -> bool:
         """One opportunity for ``name``: True (and counted) when the fault is to be injected now."""
+        return self.decide(name, function) > 0
+
+    def decide(self, name: str, function: str | None = None, *, count: bool = True, spread: int = 1) -> int:
+        """0: not this time; else a point in 1..spread at which to inject (1 when armed).
+
+        ``count=False``: the caller injects later, maybe not at all, and calls ``record`` if it does.
+        """
         with self._lock:
             armed = self._armed.get(name)
             if armed and armed.remaining > 0 and (armed.functions is None or function in armed.functions):
                 armed.remaining -= 1
+                point = 1
+            else:
+                p = self.probabilities.get(name, 0.0)
+                if p <= 0.0 or (self.limit is not None and self._counts.get(name, 0) >= self.limit):
+                    return 0
+                rng = self._rng[name]
+                if rng.random() >= p:
+                    return 0
+                point = rng.randint(1, spread)
+            if count:
                 self._counts[name] = self._counts.get(name, 0) + 1
-                return True
-            p = self.probabilities.get(name, 0.0)
-            if p <= 0.0 or (self.limit is not None and self._counts.get(name, 0) >= self.limit):
-                return False
-            if self._rng[name].random() >= p:
-                return False
+            return point
+
+    def record(self, name: str) -> None:
+        with self._lock:
             self._counts[name] = self._counts.get(name, 0) + 1
-            return True
 
     def counts(self) -> dict[str, int]:
         """{name: injections} for every configured (or armed) fault, 0 included."""
@@ -291,12 +315,18 @@ class _Hooks:
         return None
 
     def post_after(self, http_response: Any, **_: Any) -> None:
-        function = current_function()
-        if (
-            function == NOTIFIER
-            and http_response.status_code < 300
-            and self.registry.should(NOTIFIER_CRASH_AFTER_SEND, function)
-        ):
+        # one opportunity per invocation, drawn at its first successful post: die after a random
+        # 1st..8th post (the batch was partly posted); an invocation with fewer posts does not die
+        invocation = _invocation.get()
+        if invocation is None or invocation.function != NOTIFIER or http_response.status_code >= 300:
+            return
+        invocation.posts += 1
+        if invocation.crash_at is None:
+            invocation.crash_at = self.registry.decide(
+                NOTIFIER_CRASH_AFTER_SEND, NOTIFIER, count=False, spread=8
+            )
+        if invocation.crash_at and invocation.posts >= invocation.crash_at:
+            self.registry.record(NOTIFIER_CRASH_AFTER_SEND)
             raise LambdaCrash("injected: notifier_crash_after_send")
 
 

@@ -107,3 +107,14 @@ def test_local_time_scale() -> None:
     for bad in ("0", "2", "x", "1/0"):
         with pytest.raises(ValueError):
             local_time_scale(bad)
+
+
+def test_decide_can_leave_the_count_to_the_injection_and_spreads_the_point() -> None:
+    registry = FaultRegistry({faults.NOTIFIER_CRASH_AFTER_SEND: 1.0}, seed=3)
+    points = [registry.decide(faults.NOTIFIER_CRASH_AFTER_SEND, count=False, spread=8) for _ in range(200)]
+    assert set(points) == set(range(1, 9))  # a point in 1..8, drawn from the fault's generator
+    assert registry.counts() == {faults.NOTIFIER_CRASH_AFTER_SEND: 0}  # decided is not injected
+    registry.record(faults.NOTIFIER_CRASH_AFTER_SEND)
+    assert registry.counts() == {faults.NOTIFIER_CRASH_AFTER_SEND: 1}
+    with registry.armed(faults.NOTIFIER_CRASH_AFTER_SEND):
+        assert registry.decide(faults.NOTIFIER_CRASH_AFTER_SEND, count=False, spread=8) == 1  # armed: at once
