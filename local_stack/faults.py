@@ -18,7 +18,7 @@ import os
 import random
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -65,17 +65,32 @@ class Invocation:
     function: str
     posts: int = 0  # successful post_to_connection calls so far
     crash_at: int | None = None  # notifier_crash_after_send: die after this post (0: not this time)
+    on_crash: Callable[[], None] | None = None  # counts the planned crash when it happens
+
+    def crash(self) -> None:
+        """The planned crash happens now (once)."""
+        record, self.on_crash, self.crash_at = self.on_crash, None, 0
+        if record is not None:
+            record()
+            raise LambdaCrash("injected: notifier_crash_after_send")
+
+    def finish(self) -> None:
+        """At the handler's return: a crash planned but not reached (fewer posts) happens now, after
+        everything was posted and before the function could report success."""
+        if self.crash_at:
+            self.crash()
 
 
 _invocation: ContextVar[Invocation | None] = ContextVar("local_invocation", default=None)
 
 
 @contextmanager
-def running(function: str) -> Iterator[None]:
+def running(function: str) -> Iterator[Invocation]:
     """Calls made inside belong to one invocation of ``function`` (a template logical id)."""
-    token = _invocation.set(Invocation(function))
+    invocation = Invocation(function)
+    token = _invocation.set(invocation)
     try:
-        yield
+        yield invocation
     finally:
         _invocation.reset(token)
 
@@ -316,7 +331,7 @@ class _Hooks:
 
     def post_after(self, http_response: Any, **_: Any) -> None:
         # one opportunity per invocation, drawn at its first successful post: die after a random
-        # 1st..8th post (the batch was partly posted); an invocation with fewer posts does not die
+        # 1st..8th post (the batch partly posted), or at the return if it posts fewer (Invocation.finish)
         invocation = _invocation.get()
         if invocation is None or invocation.function != NOTIFIER or http_response.status_code >= 300:
             return
@@ -325,9 +340,10 @@ class _Hooks:
             invocation.crash_at = self.registry.decide(
                 NOTIFIER_CRASH_AFTER_SEND, NOTIFIER, count=False, spread=8
             )
+            if invocation.crash_at:
+                invocation.on_crash = lambda: self.registry.record(NOTIFIER_CRASH_AFTER_SEND)
         if invocation.crash_at and invocation.posts >= invocation.crash_at:
-            self.registry.record(NOTIFIER_CRASH_AFTER_SEND)
-            raise LambdaCrash("injected: notifier_crash_after_send")
+            invocation.crash()
 
 
 def install(registry: FaultRegistry, *, tables: set[str]) -> None:

@@ -75,8 +75,10 @@ class LocalFunction:
     def invoke(self, event: dict[str, Any]) -> Any:
         handler = self.handler
         try:
-            with running(self.fn.logical_id):
-                return handler(event, LambdaContext(self.fn.logical_id, self.fn.timeout))
+            with running(self.fn.logical_id) as invocation:
+                result = handler(event, LambdaContext(self.fn.logical_id, self.fn.timeout))
+                invocation.finish()  # a crash planned for this invocation and not reached yet
+                return result
         except LambdaCrash as crash:
             with self._lock:
                 self.crashes += 1
