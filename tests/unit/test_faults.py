@@ -118,3 +118,16 @@ def test_decide_can_leave_the_count_to_the_injection_and_spreads_the_point() -> 
     assert registry.counts() == {faults.NOTIFIER_CRASH_AFTER_SEND: 1}
     with registry.armed(faults.NOTIFIER_CRASH_AFTER_SEND):
         assert registry.decide(faults.NOTIFIER_CRASH_AFTER_SEND, count=False, spread=8) == 1  # armed: at once
+
+
+def test_a_planned_notifier_crash_not_reached_happens_at_the_return_and_is_counted_once() -> None:
+    registry = FaultRegistry()
+    with faults.running(faults.NOTIFIER) as invocation:
+        invocation.crash_at, invocation.posts = 5, 2  # planned after the 5th post; only 2 were made
+        invocation.on_crash = lambda: registry.record(faults.NOTIFIER_CRASH_AFTER_SEND)
+        with pytest.raises(faults.LambdaCrash):
+            invocation.finish()
+        invocation.finish()  # once
+    assert registry.counts() == {faults.NOTIFIER_CRASH_AFTER_SEND: 1}
+    with faults.running(faults.NOTIFIER) as quiet:
+        quiet.finish()  # nothing planned: nothing happens
