@@ -23,12 +23,12 @@ import pytest
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local_stack import moto_fidelity
-from local_stack.event_sources import SqsPoller
+from local_stack.event_sources import SqsPoller, StreamPoller
 from local_stack.faults import FAULT_NAMES, SQS_DUPLICATE, FaultRegistry
 from local_stack.lambda_runtime import FunctionCrashed
 from local_stack.stack import free_port
 from local_stack.template import ROOT
-from tests.integration.conftest import CREDS
+from tests.integration.conftest import CREDS, hash_table
 
 PASSWORD = "correct horse battery"
 
@@ -156,13 +156,18 @@ def test_x_forwarded_for_does_not_pick_the_login_throttle_bucket() -> None:
 
 # ---------------------------------------------------------------------- the SQS poller, on moto's server
 @pytest.fixture(scope="module")
-def sqs() -> Iterator[Any]:
+def endpoint() -> Iterator[str]:
     moto_fidelity.install()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    yield boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", **CREDS)
+    yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture
+def sqs(endpoint: str) -> Any:
+    return boto3.client("sqs", endpoint_url=endpoint, **CREDS)
 
 
 def _queue(sqs: Any, messages: list[tuple[str, str]]) -> str:
@@ -246,3 +251,46 @@ def test_sqs_duplicate_delivers_a_handled_message_exactly_twice(sqs: Any) -> Non
     assert sorted(handled) == ["d1", "d1", "d2", "d2"]
     assert sorted(poller.deliveries.values()) == [2, 2]
     assert registry.counts() == {SQS_DUPLICATE: 2}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="StreamPoller is H5's (issue 7): its retry count is per delivery, not per checkpoint; "
+    "with ws_post_fail on, records that failed once were sent to the on-failure queue",
+)
+def test_a_stream_record_that_failed_once_is_not_discarded_because_earlier_records_failed(
+    endpoint: str,
+) -> None:
+    # Given 4 changes, each of which fails once (as a transient post_to_connection failure does)
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, **CREDS)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, **CREDS)
+    table = f"s-{uuid.uuid4().hex[:8]}"
+    arn = hash_table(ddb, table, stream=True)
+    for pk in ("a", "b", "c", "d"):
+        ddb.put_item(TableName=table, Item={"pk": {"S": pk}})
+    failed_once: set[str] = set()
+    handled: list[str] = []
+    discarded: list[str] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        for r in event["Records"]:
+            key = r["dynamodb"]["Keys"]["pk"]["S"]
+            if key not in failed_once:
+                failed_once.add(key)
+                return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]}]}
+            handled.append(key)
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(
+        streams,
+        str(arn),
+        function,
+        max_retries=2,
+        stop=threading.Event(),
+        on_failure=lambda p: discarded.append(p["record"]["dynamodb"]["Keys"]["pk"]["S"]),
+    )
+    # When one poll delivers them (the checkpoint moves forward after every retry)
+    poller.poll_once()
+    # Then no record is discarded: none failed more than MaximumRetryAttempts (2) times in a row
+    assert discarded == []
+    assert handled == ["a", "b", "c", "d"]
