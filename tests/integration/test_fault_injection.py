@@ -231,7 +231,8 @@ def test_a_crashed_invocation_fails_every_message_of_its_batch(sqs: Any) -> None
     poller = SqsPoller(sqs, url, "arn:q", function, stop=threading.Event(), wait_s=0, backoff_s=0.5)
     _run(poller, lambda: sum(map(len, calls)) >= 4)
     poller.poll_once()  # and nothing is left
-    assert calls == [["c1", "c2"], ["c1", "c2"]]
+    # both came back (released one by one, so maybe in two batches), each exactly once
+    assert calls[0] == ["c1", "c2"] and sorted(b for c in calls[1:] for b in c) == ["c1", "c2"]
     assert poller.crashed_invocations == 1 and poller.failed_messages == 2
 
 
