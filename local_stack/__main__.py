@@ -36,7 +36,10 @@ def main() -> None:
         reset()
         return
     started = time.monotonic()
-    config = StackConfig.from_env()
+    try:
+        config = StackConfig.from_env()
+    except ValueError as exc:  # LOCAL_FAULTS, LOCAL_TIME_SCALE: a clear message, not a traceback
+        raise SystemExit(f"local stack not started: {exc}") from None
     stack = LocalStack(config).start()
     local_default = config.admin_email == LOCAL_ADMIN_EMAIL and config.admin_password == LOCAL_ADMIN_PASSWORD
     note = "   <- local defaults (ADMIN_EMAIL / ADMIN_PASSWORD)" if local_default else ""

@@ -2,9 +2,12 @@
 
 SQS: batches of at most BatchSize messages (which may mix message groups; moto delivers each group
 in order and holds a group back while one of its messages is in flight); messages the function
-reports as failed are released with ChangeMessageVisibility(0) after a short backoff, in order
-(moto reorders a group when it relies on the visibility timeout instead); moto moves a message to
-the dead-letter queue after maxReceiveCount receives.
+reports as failed, and every message of an invocation that crashed, come back after the queue's
+VisibilityTimeout scaled by LOCAL_TIME_SCALE (default 1/60: the template's 180 s -> 3 s), as on
+AWS where the group stays blocked meanwhile; they are released with ChangeMessageVisibility(0), in
+order (moto reorders a group when it relies on the visibility timeout instead); moto moves a message
+to the dead-letter queue after maxReceiveCount receives. The ``sqs_duplicate`` fault leaves a
+handled message undeleted and releases it at once: it is delivered a second time.
 Streams: every shard read in order; a batch is retried from the first failed record up to
 MaximumRetryAttempts, then that record goes to the on-failure destination and the shard moves on.
 With durable state, each shard's last delivered sequence number is checkpointed after every batch
@@ -16,11 +19,30 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from local_stack.faults import SQS_DUPLICATE, FaultRegistry
+
+DEFAULT_TIME_SCALE = 1 / 60
+
 Invoke = Callable[[dict[str, Any]], Any]
+
+
+def local_time_scale(text: str | None) -> float:
+    """LOCAL_TIME_SCALE: a factor (``0.05``) or a fraction (``1/60``) applied to AWS's timeouts locally."""
+    if not text or not text.strip():
+        return DEFAULT_TIME_SCALE
+    num, _, den = text.partition("/")
+    try:
+        value = float(num) / float(den) if den else float(num)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"LOCAL_TIME_SCALE={text!r} is not a number or a fraction") from None
+    if not 0 < value <= 1:
+        raise ValueError(f"LOCAL_TIME_SCALE={text!r} is outside (0, 1]")
+    return value
 
 
 class _Loop(threading.Thread):
@@ -58,16 +80,26 @@ class SqsPoller(_Loop):
         batch_size: int = 10,
         report_failures: bool = True,
         stop: threading.Event,
-        backoff_s: float = 0.2,
+        backoff_s: float | None = None,
+        time_scale: float = DEFAULT_TIME_SCALE,
         wait_s: int = 1,
         release_failed: bool = True,
+        faults: FaultRegistry | None = None,
     ) -> None:
         super().__init__(f"sqs-poller:{queue_url.rsplit('/', 1)[-1]}", stop)
         self.sqs, self.queue_url, self.queue_arn = sqs, queue_url, queue_arn
         self.invoke, self.batch_size, self.report_failures = invoke, batch_size, report_failures
+        if backoff_s is None:  # what AWS does: a failed message is back after the visibility timeout
+            attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])
+            backoff_s = int(attrs["Attributes"]["VisibilityTimeout"]) * time_scale
         self.backoff_s, self.wait_s = backoff_s, wait_s
         # False only in the fidelity test: leave failed messages to their visibility timeout (plain moto)
         self.release_failed = release_failed
+        self.faults = faults
+        self.crashed_invocations = 0
+        self.failed_messages = 0
+        self.duplicated: list[str] = []  # message ids left undeleted by sqs_duplicate
+        self.deliveries: Counter[str] = Counter()  # message id -> times handed to the function
 
     def _record(self, m: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -94,6 +126,7 @@ class SqsPoller(_Loop):
         if not messages:
             return 0
         records = [self._record(m) for m in messages]
+        self.deliveries.update(r["messageId"] for r in records)
         try:
             result = self.invoke({"Records": records})
             failed = (
@@ -101,16 +134,29 @@ class SqsPoller(_Loop):
                 if self.report_failures
                 else set()
             )
-        except Exception as exc:
+        except Exception as exc:  # the invocation died: no partial response, every message failed
             print(f"[{self.name}] function failed: {exc!r}")
+            self.crashed_invocations += 1
             failed = {r["messageId"] for r in records}
-        done = [r for r in records if r["messageId"] not in failed]
+        self.failed_messages += len(failed)
+        done, again = [], []
+        for r in records:
+            if r["messageId"] in failed:
+                continue
+            first = r["attributes"].get("ApproximateReceiveCount", "1") == "1"
+            if first and self.faults is not None and self.faults.should(SQS_DUPLICATE):
+                again.append(r)  # at-least-once: as if the delete had been lost
+            else:
+                done.append(r)
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)],
             )
+        if again:
+            self.duplicated.extend(r["messageId"] for r in again)
+            self._release(again)
         retry = [r for r in records if r["messageId"] in failed]
         if retry and self.release_failed:
             timer = threading.Timer(self.backoff_s, self._release, args=(retry,))

@@ -1,16 +1,29 @@
-"""Loading the template's functions in this process and calling them like Lambda does."""
+"""Loading the template's functions in this process and calling them like Lambda does.
+
+An invocation runs under ``faults.running(logical id)``, so injected faults know which function
+calls. A ``LambdaCrash`` (an injected process death) fails the invocation as a crash does on
+Lambda: the caller sees ``FunctionCrashed`` (the pollers then treat the whole batch as failed) and
+the next invocation gets a fresh container (the handler module imported anew: its in-memory caches
+are gone).
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from local_stack.faults import LambdaCrash, running
 from local_stack.template import Function
+
+
+class FunctionCrashed(RuntimeError):
+    """The invocation died (an injected crash): no response, like a Lambda whose process exited."""
 
 
 @dataclass
@@ -40,16 +53,35 @@ class LocalFunction:
 
     def __init__(self, fn: Function) -> None:
         self.fn = fn
-        module_name, self.attr = fn.handler.rsplit(".", 1)
-        path = fn.code_dir / f"{module_name}.py"
+        self.module_name, self.attr = fn.handler.rsplit(".", 1)
         if str(fn.code_dir) not in sys.path:
             sys.path.insert(0, str(fn.code_dir))
-        spec = importlib.util.spec_from_file_location(module_name, path)
+        self.cold_starts = 0
+        self.crashes = 0
+        self._lock = threading.Lock()
+        self._load()
+
+    def _load(self) -> None:
+        path = self.fn.code_dir / f"{self.module_name}.py"
+        spec = importlib.util.spec_from_file_location(self.module_name, path)
         assert spec and spec.loader, path
-        self.module: ModuleType = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = self.module
-        spec.loader.exec_module(self.module)
-        self.handler = getattr(self.module, self.attr)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[self.module_name] = module
+        spec.loader.exec_module(module)
+        self.module: ModuleType = module
+        self.handler = getattr(module, self.attr)
+        self.cold_starts += 1
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        return self.handler(event, LambdaContext(self.fn.logical_id, self.fn.timeout))
+        handler = self.handler
+        try:
+            with running(self.fn.logical_id) as invocation:
+                result = handler(event, LambdaContext(self.fn.logical_id, self.fn.timeout))
+                invocation.finish()  # a crash planned for this invocation and not reached yet
+                return result
+        except LambdaCrash as crash:
+            with self._lock:
+                self.crashes += 1
+                if self.handler is handler:  # a new container, once, whoever crashed in the old one
+                    self._load()
+            raise FunctionCrashed(f"{self.fn.logical_id}: {crash}") from None

@@ -16,8 +16,16 @@ from typing import Any
 import boto3
 import uvicorn
 
-from local_stack import restored
-from local_stack.event_sources import SchedulePoller, SqsPoller, StreamPoller, failure_sink
+from local_stack import faults, restored
+from local_stack.event_sources import (
+    DEFAULT_TIME_SCALE,
+    SchedulePoller,
+    SqsPoller,
+    StreamPoller,
+    failure_sink,
+    local_time_scale,
+)
+from local_stack.faults import FaultRegistry
 from local_stack.lambda_runtime import LocalFunction
 from local_stack.moto_process import MotoProcess
 from local_stack.state_dir import StateDir
@@ -25,6 +33,7 @@ from local_stack.template import ROOT, LocalTemplate
 from local_stack.ws_gateway import WsGateway
 
 SEED = Path(__file__).with_name("seed.json")
+EXCHANGE_TABLE = "ExchangeTable"  # the template's logical id, also the local table name
 LOCAL_ADMIN_EMAIL = "admin@example.com"
 LOCAL_ADMIN_PASSWORD = "local-admin-password"  # a local default, printed at start; never used on AWS
 
@@ -44,6 +53,9 @@ class StackConfig:
     admin_password: str = LOCAL_ADMIN_PASSWORD
     schedule_seconds: float = 60.0
     seed: bool = True
+    # LOCAL_FAULTS / LOCAL_FAULTS_SEED / LOCAL_FAULTS_LIMIT; None: no fault (tests may still arm some)
+    faults: FaultRegistry | None = None
+    time_scale: float = DEFAULT_TIME_SCALE  # LOCAL_TIME_SCALE: AWS's visibility timeout x this, locally
     state_dir: Path | None = None  # None: nothing kept (the test session's stack); else see state_dir.py
 
     @classmethod
@@ -55,6 +67,8 @@ class StackConfig:
             admin_email=os.environ.get("ADMIN_EMAIL", LOCAL_ADMIN_EMAIL),
             admin_password=os.environ.get("ADMIN_PASSWORD", LOCAL_ADMIN_PASSWORD),
             schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
+            faults=FaultRegistry.from_env(os.environ),  # FaultConfigError: the stack does not start
+            time_scale=local_time_scale(os.environ.get("LOCAL_TIME_SCALE")),
             state_dir=state_dir_from_env(),
         )
 
@@ -66,11 +80,30 @@ def state_dir_from_env() -> Path | None:
     return Path(value).expanduser().resolve() if value else None
 
 
+class _AsFunction:
+    """ASGI wrapper: the api's requests run as ``ApiFunction`` (for the injected faults)."""
+
+    def __init__(self, app: Any, function: str) -> None:
+        self.app, self.function = app, function
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with faults.running(self.function):  # the context is copied into starlette's worker threads
+            await self.app(scope, receive, send)
+
+
 class _Server(threading.Thread):
     def __init__(self, name: str, app: Any, port: int) -> None:
         super().__init__(name=name, daemon=True)
+        # proxy_headers off: behind API Gateway the caller's address is the gateway's sourceIp, never a
+        # header the caller wrote (uvicorn would otherwise trust X-Forwarded-For from loopback)
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            ws="websockets-sansio",
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
 
@@ -93,6 +126,7 @@ class LocalStack:
         self.stop_event = threading.Event()
         self.threads: list[Any] = []
         self.functions: dict[str, LocalFunction] = {}
+        self.faults = self.config.faults or FaultRegistry()
         self.names: dict[str, str] = {}
         self._ready = False
 
@@ -130,6 +164,10 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
+        # before any client is made: every client of the functions inherits the fault hooks
+        faults.install(self.faults, tables={EXCHANGE_TABLE})
+        if self.faults.probabilities:
+            print(f"LOCAL_FAULTS: {self.faults.describe()}", flush=True)
         self.sqs = boto3.client("sqs", endpoint_url=self.endpoint)
         self.ddb = boto3.client("dynamodb", endpoint_url=self.endpoint)
         self.streams = boto3.client("dynamodbstreams", endpoint_url=self.endpoint)
@@ -243,6 +281,8 @@ class LocalStack:
                             batch_size=int(p.get("BatchSize", 10)),
                             report_failures="ReportBatchItemFailures" in p.get("FunctionResponseTypes", []),
                             stop=self.stop_event,
+                            time_scale=self.config.time_scale,
+                            faults=self.faults,
                         )
                     )
                 elif source.type == "DynamoDB":
@@ -276,7 +316,8 @@ class LocalStack:
     def _start_servers(self) -> None:
         api_module = self.functions["ApiFunction"].module
         api_module.app.state.ready = self.ready
-        self.api_server = _Server("api", api_module.app, self.config.api_port)
+        api_module.app.state.faults = self.faults.counts  # GET /api/health answers them
+        self.api_server = _Server("api", _AsFunction(api_module.app, faults.API), self.config.api_port)
         route_keys = {
             r["Properties"]["RouteKey"] for r in self.template.of_type("AWS::ApiGatewayV2::Route").values()
         }

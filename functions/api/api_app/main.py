@@ -30,6 +30,7 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
     )
     app.state.services = services or Services(ApiSettings())  # type: ignore[call-arg]
     app.state.ready = ready or (lambda: True)
+    app.state.faults = None  # the local stack sets a callable: {fault: count injected}
     max_body = app.state.services.settings.MAX_BODY_BYTES
     errors.install(app)
 
@@ -41,7 +42,10 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
     def health() -> Response:
         if not app.state.ready():
             return errors.envelope(503, "not_ready", "the stack is starting")
-        return JSONResponse({"status": "ok"})
+        body: dict[str, Any] = {"status": "ok"}
+        if app.state.faults is not None:
+            body["faults"] = app.state.faults()
+        return JSONResponse(body)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

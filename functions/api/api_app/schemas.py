@@ -256,3 +256,4 @@ class GrantIn(Strict):
 
 class HealthOut(BaseModel):
     status: Literal["ok"]
+    faults: dict[str, int] | None = None  # local stack only: injections per configured fault
