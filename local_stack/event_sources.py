@@ -253,6 +253,8 @@ class StreamPoller(_Loop):
             if not failures:
                 return
             first = min(failures, key=lambda f: int(f["itemIdentifier"]))["itemIdentifier"]
+            if int(first) > int(records[0]["dynamodb"]["SequenceNumber"]):
+                attempts = 0  # the shard moved on: the retry budget is per record, like Lambda's
             records = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= int(first)]
             attempts += 1
             if attempts > self.max_retries:

@@ -244,10 +244,6 @@ def test_ddb_transaction_conflict_in_the_api_loses_no_money(
     assert http.get("/api/orders", headers=cross.buyer["headers"]).json()["orders"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for H4 (issue 7): the api answers 500 on TransactionConflict; flip once merged",
-)
 def test_ddb_transaction_conflict_in_the_api_is_retried_or_refused_cleanly(
     http: httpx.Client, stack: LocalStack, cross: Cross
 ) -> None:

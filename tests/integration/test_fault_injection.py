@@ -254,11 +254,6 @@ def test_sqs_duplicate_delivers_a_handled_message_exactly_twice(sqs: Any) -> Non
     assert registry.counts() == {SQS_DUPLICATE: 2}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StreamPoller is H5's (issue 7): its retry count is per delivery, not per checkpoint; "
-    "with ws_post_fail on, records that failed once were sent to the on-failure queue",
-)
 def test_a_stream_record_that_failed_once_is_not_discarded_because_earlier_records_failed(
     endpoint: str,
 ) -> None:

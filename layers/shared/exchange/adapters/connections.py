@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -9,7 +11,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from exchange.adapters.dynamo import Op, Table
+from exchange.adapters.dynamo import Op, Table, backoff_delay
 
 CONNECTION_TTL_SECONDS = 3 * 3600  # API Gateway closes a WebSocket after 2 h
 
@@ -103,15 +105,25 @@ def _management_client(endpoint: str) -> Any:
 
 
 class ConnectionPusher:
-    """post_to_connection; 410 Gone becomes ``ConnectionGone``."""
+    """post_to_connection; 410 Gone becomes ``ConnectionGone``. Any other failure (throttling, a 5xx
+    that outlasted the SDK's own retries) is tried again here a few times, with jittered backoff,
+    before it fails the stream record: a failed record is re-posted to every subscriber of all its
+    events, so one flaky connection must not make the others see duplicates."""
+
+    attempts = 3
+    sleep: Callable[[float], None] = staticmethod(time.sleep)  # tests replace it
 
     def __init__(self, endpoint: str, client: Any | None = None) -> None:
         self._client = client or _management_client(endpoint)
 
     def send(self, connection_id: str, data: bytes) -> None:
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("GoneException", "410"):
-                raise ConnectionGone(connection_id) from exc
-            raise
+        for attempt in range(self.attempts):
+            try:
+                self._client.post_to_connection(ConnectionId=connection_id, Data=data)
+                return
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("GoneException", "410"):
+                    raise ConnectionGone(connection_id) from exc
+                if attempt + 1 == self.attempts:
+                    raise
+                self.sleep(backoff_delay(attempt))
