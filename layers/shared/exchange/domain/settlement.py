@@ -26,8 +26,12 @@ from exchange.domain.batch import (
 )
 from exchange.domain.engine import Cancelled, Fill, Rested
 from exchange.domain.engine import Event as EngineEvent
+from exchange.domain.errors import StaleState
 from exchange.domain.money import div_round_half_up
 from exchange.domain.records import Holding, Level, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
+
+# the statuses of an order the engine may hold in its book (fill as a maker, cancel, expire)
+RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)
 
 # cut a commit at a message boundary once it holds this many operations: the next message's first
 # fill (at most 10 operations) then always fits, so a commit never ends before an order's first fill
@@ -172,8 +176,13 @@ class Ledger:
     def rest(self, order_id: str, seq: int) -> None:
         self.orders[order_id].book_seq = seq
 
-    def fill(self, taker_id: str, maker_id: str, price: int, qty: int) -> None:
+    def fill(self, taker_id: str, maker_id: str, price: int, qty: int, maker_left: int | None = None) -> None:
+        """One trade; ``maker_left`` is what the engine's book says the maker keeps after it. A
+        maker the table does not show resting with exactly ``maker_left + qty`` left means the book
+        was rebuilt from a lagging index: ``StaleState`` (reload), never a second fill."""
         taker, maker = self.orders[taker_id], self.orders[maker_id]
+        if maker_left is not None:
+            self._check_resting(maker, maker_left + qty)
         buy, sell = (taker, maker) if taker.is_buy else (maker, taker)
         seq = self.stock.trade_seq + 1
         trade = Trade(
@@ -195,8 +204,12 @@ class Ledger:
         for order, liquidity in ((maker, "maker"), (taker, "taker")):
             self._fill_order(order, trade, liquidity)
 
-    def cancel_remainder(self, order_id: str, reason: str) -> None:
+    def cancel_remainder(self, order_id: str, reason: str, remaining: int | None = None) -> None:
+        """Cancel what is left of an order; ``remaining``: what the engine says it had left (checked
+        like a maker's, so a final order a lagging index still lists is never cancelled)."""
         o = self.orders[order_id]
+        if remaining is not None:
+            self._check_resting(o, remaining)
         if o.is_buy:
             self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
             o.reserved_cash = 0
@@ -210,6 +223,12 @@ class Ledger:
         o.cancel_reason, o.updated_at, o.book_seq = reason, self.now, None
         self._touch(o)
         self._events.append(OrderEvent("ORDER_EXPIRED" if expired else "ORDER_CANCELLED", _copy(o)))
+
+    def _check_resting(self, o: Order, remaining: int) -> None:
+        if o.status not in RESTING or o.remaining_quantity != remaining:
+            raise StaleState(
+                f"order {o.id} is {o.status} with {o.remaining_quantity} left; the book said {remaining}"
+            )
 
     # ------------------------------------------------------------------ money rules
     def _settle_buyer(self, buy: Order, price: int, qty: int) -> None:
@@ -373,11 +392,11 @@ def _apply(ledger: Ledger, step: Step, commits: list[Commit]) -> None:
             users = (ledger.orders[ev.taker_id].user_id, ledger.orders[ev.maker_id].user_id)
             if ledger.ops((ev.taker_id, ev.maker_id), users, fills=1) > MAX_OPS:
                 commits.append(ledger.take_commit(None))  # this order's fills need another transaction
-            ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty)
+            ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty, ev.maker_remaining)
         elif isinstance(ev, Rested):
             ledger.rest(oid, step.seq)
         elif isinstance(ev, Cancelled):
-            ledger.cancel_remainder(oid, ev.reason)
+            ledger.cancel_remainder(oid, ev.reason, ev.remaining_qty)
     ledger.in_flight = None
 
 

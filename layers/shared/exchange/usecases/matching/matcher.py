@@ -169,8 +169,9 @@ def match_messages(
             steps.append(Step(o.id, events[1:], _levels(book), accept=True, seq=seq))
         elif m.kind in ("cancel", "expire"):
             reason = "expired" if m.kind == "expire" else "user"
-            if o.id in book and book.cancel(o.id, reason) is not None:
-                steps.append(Step(o.id, [], _levels(book), cancel_reason=reason))
+            cancelled = book.cancel(o.id, reason) if o.id in book else None
+            if cancelled is not None:
+                steps.append(Step(o.id, [cancelled], _levels(book)))
         else:
             logger.warning("unknown message kind ignored", kind=m.kind, order_id=m.order_id)
     return steps
