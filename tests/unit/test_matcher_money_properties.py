@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
+from exchange.domain.batch import BatchCommit
+from exchange.domain.errors import StaleState
 from exchange.domain.records import NON_FINAL, Holding, Order, Stock, StoredBook
 from exchange.usecases.matching import Matcher, Message
 
@@ -142,3 +145,94 @@ def test_money_is_conserved_for_any_flow(
     if queue:
         matcher.process(SYM, queue)
     _check(store)
+
+
+class Killed(RuntimeError):
+    """The matcher's container dies: before a commit, or after it but before SQS hears of it."""
+
+
+class Unreliable(MemoryMatcherStore):
+    """What AWS promises can happen: the container dies around a commit, and the resting-orders
+    index (a GSI) answers from before the latest commit."""
+
+    def __init__(self, plain: MemoryMatcherStore, rnd: random.Random, p_kill: float, p_lag: float) -> None:
+        names = ("books", "stocks", "order_items", "holding_items", "cash")
+        super().__init__(**{k: getattr(plain, k) for k in names})
+        self.rnd, self.p_kill, self.p_lag = rnd, p_kill, p_lag
+        self.index: list[list[Order]] = [[]]  # the resting orders after each commit
+        self.kills = self.lags = 0
+        self.killed = False
+
+    def resting_orders(self, symbol: str) -> list[Order]:
+        # a redelivery right after a kill reads the index soonest after the last commit: most lag
+        p = 0.8 if self.killed else self.p_lag
+        self.killed = False
+        if len(self.index) > 1 and self.rnd.random() < p:
+            self.lags += 1
+            return [dataclasses.replace(o) for o in self.index[-2]]
+        return super().resting_orders(symbol)
+
+    def commit(self, batch: BatchCommit) -> None:
+        # a long sweep (its fills cut into several commits) is where a Lambda timeout strikes
+        p = 0.6 if self.books[batch.symbol].partial else self.p_kill
+        if self.rnd.random() < p:
+            self.kills, self.killed = self.kills + 1, True
+            raise Killed("before the commit")
+        super().commit(batch)
+        self.index.append(super().resting_orders(batch.symbol))
+        if self.rnd.random() < self.p_kill:
+            self.kills, self.killed = self.kills + 1, True
+            raise Killed("after the commit")
+
+
+# no shrinking: one failing example of this flow takes minutes to shrink on a shared machine
+@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(head=build_up, middle=sweeps, tail=flow, batch=st.integers(1, 10), seed=st.integers(0, 2**32 - 1))
+def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
+    head: list[tuple[Any, ...]],
+    middle: list[tuple[Any, ...]],
+    tail: list[tuple[Any, ...]],
+    batch: int,
+    seed: int,
+) -> None:
+    rnd = random.Random(seed)
+    store = Unreliable(_market(), rnd, p_kill=0.2, p_lag=0.2)
+    matcher = Matcher(store, sleep=lambda _: None)
+    placed: list[Order] = []
+    queue: list[Message] = []
+
+    def deliver(messages: list[Message]) -> None:
+        nonlocal matcher
+        for _ in range(200):  # SQS redelivers a failed batch, in order, until it succeeds
+            try:
+                matcher.process(SYM, messages)
+                return
+            except (Killed, StaleState):
+                if rnd.random() < 0.5:
+                    matcher = Matcher(store, sleep=lambda _: None)  # a fresh container
+        raise AssertionError("a batch never went through")
+
+    for op in head + middle + tail:
+        if op[0] == "place":
+            _, who, side, tif, qty, price = op
+            offset = price or -30
+            price = REF - offset if side == "buy" else REF + offset
+            o = _place(store, f"u{who}", side, tif, qty, price)
+            if o is not None:
+                placed.append(o)
+                queue.append(Message("new", SYM, o.id, o.user_id))
+        elif placed:
+            target = store.order_items[placed[op[1] % len(placed)].id]
+            if op[0] == "redeliver":
+                queue.append(Message("new", SYM, target.id, target.user_id))
+            elif target.status in NON_FINAL:
+                store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
+                queue.append(Message("cancel", SYM, target.id, target.user_id))
+        while len(queue) >= batch:
+            deliver(queue[:batch])
+            del queue[:batch]
+    if queue:
+        deliver(queue)
+    _check(store)
+    for o in store.order_items.values():
+        assert 0 <= o.remaining_quantity <= o.quantity, o
