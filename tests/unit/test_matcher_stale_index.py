@@ -126,3 +126,21 @@ def test_the_ledger_refuses_a_maker_with_less_left_than_the_book_says() -> None:
     stale_view = dataclasses.replace(part, remaining_quantity=10)
     with pytest.raises(StaleState):
         settle(ledger([buy, part], holdings), [taker_step(buy, [(stale_view, 10_000, 5)])])
+
+
+def test_a_crossed_view_of_a_lagging_index_is_a_stale_state_retried_not_a_failed_stock() -> None:
+    # Given one resting ask at 100.00; the index, item by item behind, also lists a bid at 101.00
+    # (as if it still showed a filled ask's buyer of a later commit): a crossed view
+    store, buy = _faulty(1)
+    ghost = dataclasses.replace(
+        buy, id="g", status="open", book_seq=9, limit_price=10_100, reservation_price=10_100
+    )
+    store.stale = [*store.resting_orders(SYM), ghost]
+    store.lagging = 1
+
+    # When a fresh container takes the buy
+    Matcher(store, sleep=lambda _: None).process(SYM, [Message("new", SYM, buy.id, buy.user_id)])
+
+    # Then it reloaded (the index caught up) and settled in this delivery, instead of failing the
+    # stock's messages back to SQS for a visibility timeout
+    _assert_sound(store, 1)
