@@ -113,6 +113,35 @@ def _check(store: MemoryMatcherStore) -> None:
     assert sorted(seq for _, seq in store.trades) == list(range(1, len(store.trades) + 1))
 
 
+def _check_events(store: MemoryMatcherStore) -> None:
+    """The committed events tell each order's story once, in order: ORDER_ACCEPTED, one
+    ORDER_FILLED per fill (the order as of that fill), then a final event if it did not fill; the
+    trades' sequence has no gap."""
+    events = [e for b in store.written_books for e in b.events]
+    trades = [e["data"]["sequence"] for e in events if e["type"] == "TRADE_EXECUTED"]
+    assert trades == list(range(1, len(store.trades) + 1))
+    story: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        if e["channel"].startswith("user:"):
+            story.setdefault(e["data"]["id"], []).append(e)
+    for o in store.order_items.values():
+        told = story.get(o.id, [])
+        types = [e["type"] for e in told]
+        fills = sorted((seq, f.quantity) for (_, oid, seq), f in store.fills.items() if oid == o.id)
+        if o.status == "pending":
+            assert types == [], (o.id, types)
+            continue
+        assert types[0] == "ORDER_ACCEPTED" and types.count("ORDER_ACCEPTED") == 1, (o.id, types)
+        filled = [e for e in told if e["type"] == "ORDER_FILLED"]
+        assert [(e["data"]["fill"]["quantity"]) for e in filled] == [q for _, q in fills], o.id
+        assert [e["data"]["filled_quantity"] for e in filled] == list(
+            itertools.accumulate(q for _, q in fills)
+        ), o.id
+        final = {"cancelled": "ORDER_CANCELLED", "expired": "ORDER_EXPIRED"}.get(o.status)
+        expected_tail = [final] if final else []
+        assert types == ["ORDER_ACCEPTED", *["ORDER_FILLED"] * len(fills), *expected_tail], (o.id, types)
+
+
 @settings(max_examples=60, deadline=None)
 @given(head=build_up, middle=sweeps, tail=flow, batch=st.integers(1, 10))
 def test_money_is_conserved_for_any_flow(
@@ -145,6 +174,7 @@ def test_money_is_conserved_for_any_flow(
     if queue:
         matcher.process(SYM, queue)
     _check(store)
+    _check_events(store)
 
 
 class Killed(RuntimeError):
@@ -234,5 +264,6 @@ def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
     if queue:
         deliver(queue)
     _check(store)
+    _check_events(store)
     for o in store.order_items.values():
         assert 0 <= o.remaining_quantity <= o.quantity, o
