@@ -9,7 +9,7 @@ import dataclasses
 
 import pytest
 
-from exchange.adapters.memory_matcher_store import MemoryMatcherStore
+from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
 from exchange.domain.batch import BatchCommit
 from exchange.domain.engine import Cancelled
 from exchange.domain.errors import StaleState
@@ -144,3 +144,33 @@ def test_a_crossed_view_of_a_lagging_index_is_a_stale_state_retried_not_a_failed
     # Then it reloaded (the index caught up) and settled in this delivery, instead of failing the
     # stock's messages back to SQS for a visibility timeout
     _assert_sound(store, 1)
+
+
+def test_the_first_part_of_a_split_sweep_stores_the_book_as_of_the_messages_before_it() -> None:
+    # Given 120 one-share asks; a batch whose first message rests a bid at 90.00 and whose second
+    # sweeps the asks (its fills need several commits); the container dies after the first commit
+    store, buy = _faulty(120)
+    bid = dataclasses.replace(
+        buy,
+        id="a",
+        user_id="early",
+        quantity=1,
+        remaining_quantity=1,
+        limit_price=9_000,
+        reservation_price=9_000,
+        reserved_cash=9_000,
+    )
+    store.order_items["a"] = bid
+    store.cash["early"] = Cash(0, 9_000)
+    store.crash_at = 2
+    with pytest.raises(Crash):
+        Matcher(store).process(SYM, [Message("new", SYM, "a", "early"), Message("new", SYM, "b", "buyer")])
+
+    # Then the stored book (what REST and the stock channel show meanwhile) holds the resting bid
+    assert store.order_items["a"].status == "open" and store.books[SYM].partial
+    assert store.books[SYM].bids == [[9_000, 1, 1]]
+    # and its ORDER_BOOK_UPDATED says so
+    (first,) = store.written_books
+    assert [e["data"]["bids"] for e in first.events if e["type"] == "ORDER_BOOK_UPDATED"] == [
+        [{"price": "90.00", "quantity": 1, "orders": 1}]
+    ]

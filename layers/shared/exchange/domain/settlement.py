@@ -159,6 +159,11 @@ class Ledger:
             stock=self._stock_changed or fills > 0,
         )
 
+    @property
+    def levels(self) -> Levels:
+        """The book's snapshot as last committed (or read)."""
+        return self._levels
+
     def has_changes(self) -> bool:
         return bool(self._touched or self._events)
 
@@ -306,11 +311,11 @@ class Ledger:
         self._touched[o.id] = None
 
     # ------------------------------------------------------------------ output
-    def take_commit(self, levels: Levels | None) -> Commit:
-        """Everything changed since the last commit, conditional on what it was computed from;
-        ``levels`` None: an order's fills continue after this commit (the snapshot stays)."""
-        partial = levels is None
-        bids, asks = self._levels if levels is None else levels
+    def take_commit(self, levels: Levels, *, partial: bool = False) -> Commit:
+        """Everything changed since the last commit, conditional on what it was computed from, with
+        the book's snapshot ``levels``; ``partial``: an order's fills continue after this commit
+        (``levels`` are then the book's as of the messages before that order)."""
+        bids, asks = levels
         version = self.version + 1
         events = list(self._events)
         if (bids, asks) != self._levels:
@@ -355,11 +360,10 @@ class Ledger:
         keep = o.cancel_requested and not o.is_final
         return dataclasses.replace(o, pending_since=o.pending_since if keep else None)
 
-    def _committed(self, batch: BatchCommit, levels: Levels | None) -> None:
+    def _committed(self, batch: BatchCommit, levels: Levels) -> None:
         """What was just written is the new baseline (and only that)."""
         self.version = batch.book.version
-        if levels is not None:
-            self._levels = levels
+        self._levels = levels
         for oid, w in batch.orders.items():
             self._expected[oid] = (w.order.status, w.order.filled_quantity, w.order.cancel_requested)
         for uid in batch.holdings:
@@ -371,15 +375,17 @@ def settle(ledger: Ledger, steps: list[Step]) -> list[Commit]:
     """The batch's commits, in order (each one conditional on the one before)."""
     commits: list[Commit] = []
     for i, step in enumerate(steps):
+        before = steps[i - 1].levels if i else ledger.levels
         if ledger.ops() >= FLUSH_AT_OPS:
-            commits.append(ledger.take_commit(steps[i - 1].levels))
-        _apply(ledger, step, commits)
+            commits.append(ledger.take_commit(before))
+        _apply(ledger, step, before, commits)
     if ledger.has_changes():
         commits.append(ledger.take_commit(steps[-1].levels))
     return commits
 
 
-def _apply(ledger: Ledger, step: Step, commits: list[Commit]) -> None:
+def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) -> None:
+    """One message; ``before``: the book's snapshot after the messages before it."""
     oid = step.order_id
     if step.accept:
         ledger.accept(oid, step.seq)
@@ -391,7 +397,8 @@ def _apply(ledger: Ledger, step: Step, commits: list[Commit]) -> None:
         if isinstance(ev, Fill):
             users = (ledger.orders[ev.taker_id].user_id, ledger.orders[ev.maker_id].user_id)
             if ledger.ops((ev.taker_id, ev.maker_id), users, fills=1) > MAX_OPS:
-                commits.append(ledger.take_commit(None))  # this order's fills need another transaction
+                # this order's fills need another transaction
+                commits.append(ledger.take_commit(before, partial=True))
             ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty, ev.maker_remaining)
         elif isinstance(ev, Rested):
             ledger.rest(oid, step.seq)
