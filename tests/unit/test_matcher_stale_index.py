@@ -174,3 +174,64 @@ def test_the_first_part_of_a_split_sweep_stores_the_book_as_of_the_messages_befo
     assert [e["data"]["bids"] for e in first.events if e["type"] == "ORDER_BOOK_UPDATED"] == [
         [{"price": "90.00", "quantity": 1, "orders": 1}]
     ]
+
+
+def test_a_resumed_sweep_on_an_index_missing_a_just_rested_order_does_not_lose_it() -> None:
+    # Given a batch that rests a bid at 90.00 and then sweeps 120 asks (several commits); the
+    # container dies after the first commit
+    store, buy = _faulty(120)
+    bid = dataclasses.replace(
+        buy,
+        id="a",
+        user_id="early",
+        quantity=1,
+        remaining_quantity=1,
+        limit_price=9_000,
+        reservation_price=9_000,
+        reserved_cash=9_000,
+    )
+    store.order_items["a"] = bid
+    store.cash["early"] = Cash(0, 9_000)
+    store.crash_at = 2
+    batch = [Message("new", SYM, "a", "early"), Message("new", SYM, "b", "buyer")]
+    with pytest.raises(Crash):
+        Matcher(store).process(SYM, batch)
+
+    # When the redelivery's index read lags on the bid alone (it does not list it yet)
+    store.stale = [o for o in store.resting_orders(SYM) if o.id != "a"]
+    store.lagging = 1
+    Matcher(store, sleep=lambda _: None).process(SYM, batch)
+
+    # Then the stored book still holds the bid, and a fresh container can cancel it
+    assert store.books[SYM].bids == [[9_000, 1, 1]]
+    store.order_items["a"] = dataclasses.replace(store.order_items["a"], cancel_requested=True)
+    Matcher(store, sleep=lambda _: None).process(SYM, [Message("cancel", SYM, "a", "early")])
+    assert store.order_items["a"].status == "cancelled"
+    assert (store.cash["early"].available, store.cash["early"].reserved) == (9_000, 0)
+
+
+def test_a_split_sweep_through_more_levels_than_the_snapshot_shows_resumes() -> None:
+    # Given 110 one-share asks at 110 prices (the snapshot shows the best 100) and a buy of all of
+    # them; the container dies after the first commit
+    store, buy = _faulty(110)
+    for i in range(110):
+        o = store.order_items[f"s{i}"]
+        store.order_items[o.id] = dataclasses.replace(o, limit_price=10_000 + i)
+    store.books[SYM] = dataclasses.replace(store.books[SYM], asks=[[10_000 + i, 1, 1] for i in range(100)])
+    store.order_items["b"] = dataclasses.replace(
+        buy, limit_price=10_200, reservation_price=10_200, reserved_cash=10_200 * 110
+    )
+    store.cash["buyer"] = Cash(0, 10_200 * 110)
+    store.crash_at = 2
+    msg = Message("new", SYM, "b", "buyer")
+    with pytest.raises(Crash):
+        Matcher(store).process(SYM, [msg])
+    # (the stored snapshot: the 100 shown, minus those taken; the index now shows deeper ones too)
+    assert store.books[SYM].partial and len(store.books[SYM].asks) < 100
+
+    # When it is redelivered to a fresh container
+    Matcher(store, sleep=lambda _: None).process(SYM, [msg])
+
+    # Then the sweep completes
+    assert store.order_items["b"].status == "filled" and len(store.trades) == 110
+    assert store.books[SYM].asks == [] and not store.books[SYM].partial

@@ -314,7 +314,8 @@ class Ledger:
     def take_commit(self, levels: Levels, *, partial: bool = False) -> Commit:
         """Everything changed since the last commit, conditional on what it was computed from, with
         the book's snapshot ``levels``; ``partial``: an order's fills continue after this commit
-        (``levels`` are then the book's as of the messages before that order)."""
+        (``levels`` are then the book as stored by it: the makers taken so far gone, the order not
+        resting yet)."""
         bids, asks = levels
         version = self.version + 1
         events = list(self._events)
@@ -393,18 +394,39 @@ def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) ->
         ledger.cancel_remainder(oid, step.cancel_reason)
         return
     ledger.in_flight = oid if step.accept else None
+    done: list[Fill] = []  # this order's fills applied so far
     for ev in step.events:
         if isinstance(ev, Fill):
             users = (ledger.orders[ev.taker_id].user_id, ledger.orders[ev.maker_id].user_id)
             if ledger.ops((ev.taker_id, ev.maker_id), users, fills=1) > MAX_OPS:
-                # this order's fills need another transaction
-                commits.append(ledger.take_commit(before, partial=True))
+                # this order's fills need another transaction; its snapshot is the book as stored
+                # then (the makers it took are gone, it does not rest yet), so a redelivery can
+                # check the book it rebuilds from the index against it
+                levels = after_fills(before, done, maker_side=1 if ledger.orders[oid].is_buy else 0)
+                commits.append(ledger.take_commit(levels, partial=True))
             ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty, ev.maker_remaining)
+            done.append(ev)
         elif isinstance(ev, Rested):
             ledger.rest(oid, step.seq)
         elif isinstance(ev, Cancelled):
             ledger.cancel_remainder(oid, ev.reason, ev.remaining_qty)
     ledger.in_flight = None
+
+
+def after_fills(levels: Levels, fills: list[Fill], maker_side: int) -> Levels:
+    """The snapshot ``levels`` after ``fills`` took from the makers' side (a maker left with
+    nothing leaves its level's count; an emptied level goes)."""
+    sides: list[list[Level]] = [[list(x) for x in levels[0]], [list(x) for x in levels[1]]]
+    side = sides[maker_side]
+    for f in fills:
+        level = next((x for x in side if x[0] == f.price), None)
+        if level is None:  # beyond the snapshot's depth: nothing shown changes
+            continue
+        level[1] -= f.qty
+        level[2] -= f.maker_remaining == 0
+        if level[1] <= 0 or level[2] <= 0:
+            side.remove(level)
+    return sides[0], sides[1]
 
 
 def _copy(o: Order) -> Order:
