@@ -19,6 +19,7 @@ from exchange.domain.records import NON_FINAL, Holding, Order, Stock, StoredBook
 from exchange.usecases.matching import Matcher, Message
 
 SYM, USERS, CASH, SHARES, REF = "PROP", 40, 2_000_000, 200, 1_000
+NOW = 1_764_590_400_000  # 2025-12-01 12:00 UTC: day orders are placed and taken on one trading day
 _ids = itertools.count()
 
 SWEEPERS = 4  # traders u0-u3 only sweep (a sweep into one's own resting order would stop at it)
@@ -73,8 +74,8 @@ def _place(store: MemoryMatcherStore, user: str, side: str, tif: str, qty: int, 
         filled_quantity=0,
         remaining_quantity=qty,
         status="pending",
-        created_at=1,
-        updated_at=1,
+        created_at=NOW,
+        updated_at=NOW,
         limit_price=price,
         reservation_price=price if buy else None,
         reserved_cash=qty * price if buy else 0,
@@ -148,7 +149,7 @@ def test_money_is_conserved_for_any_flow(
     head: list[tuple[Any, ...]], middle: list[tuple[Any, ...]], tail: list[tuple[Any, ...]], batch: int
 ) -> None:
     store = _market()
-    matcher = Matcher(store)
+    matcher = Matcher(store, clock=lambda: NOW)
     placed: list[Order] = []
     queue: list[Message] = []
     for op in head + middle + tail:
@@ -227,7 +228,7 @@ def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
 ) -> None:
     rnd = random.Random(seed)
     store = Unreliable(_market(), rnd, p_kill=0.2, p_lag=0.2)
-    matcher = Matcher(store, sleep=lambda _: None)
+    matcher = Matcher(store, clock=lambda: NOW, sleep=lambda _: None)
     placed: list[Order] = []
     queue: list[Message] = []
 
@@ -239,7 +240,7 @@ def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
                 return
             except (Killed, StaleState):
                 if rnd.random() < 0.5:
-                    matcher = Matcher(store, sleep=lambda _: None)  # a fresh container
+                    matcher = Matcher(store, clock=lambda: NOW, sleep=lambda _: None)  # a fresh container
         raise AssertionError("a batch never went through")
 
     for op in head + middle + tail:

@@ -93,7 +93,15 @@ class Matcher:
             raise StaleState(f"no book or stock for {symbol}")
         book = self._book(symbol, stored)
         # match (pure)
-        steps = match_messages(book, messages, orders, stored.next_seq)
+        now = self.clock()
+        today = trading_day(now, self.close_minute_utc)
+        steps = match_messages(
+            book,
+            messages,
+            orders,
+            stored.next_seq,
+            day_over=lambda at: trading_day(at, self.close_minute_utc) != today,
+        )
         if not steps:
             return
         # read: the makers and the holdings of everyone involved, once
@@ -106,10 +114,7 @@ class Matcher:
             raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
         orders |= found.orders
         # settle (pure)
-        now = self.clock()
-        ledger = Ledger(
-            stock, stored, orders, found.holdings, now, trading_day(now, self.close_minute_utc), new_id
-        )
+        ledger = Ledger(stock, stored, orders, found.holdings, now, today, new_id)
         # write
         for commit in settle(ledger, steps):
             commit.batch.book.events = [event_view(symbol, e) for e in commit.events]
@@ -148,9 +153,14 @@ class Matcher:
 
 
 def match_messages(
-    book: OrderBook, messages: list[Message], orders: dict[str, Order], next_seq: int
+    book: OrderBook,
+    messages: list[Message],
+    orders: dict[str, Order],
+    next_seq: int,
+    day_over: Callable[[int], bool] = lambda _: False,
 ) -> list[Step]:
-    """The engine's part: what each message did to the book, in order (no I/O)."""
+    """The engine's part: what each message did to the book, in order (no I/O). ``day_over``: has
+    the trading day of this instant closed? (a day order taken after its day expires untraded)"""
     steps: list[Step] = []
     taken: set[str] = set()
     for m in messages:
@@ -164,6 +174,9 @@ def match_messages(
             seq, next_seq = next_seq, next_seq + 1
             if o.cancel_requested:
                 steps.append(Step(o.id, [], _levels(book), accept=True, seq=seq, cancel_reason="user"))
+                continue
+            if o.tif == "day" and day_over(o.created_at):
+                steps.append(Step(o.id, [], _levels(book), accept=True, seq=seq, cancel_reason="expired"))
                 continue
             market = o.order_type == "market"
             side = BUY if o.is_buy else SELL
