@@ -40,7 +40,7 @@ sweep_op = st.tuples(
     st.integers(40, 150),
     st.just(0),
 )
-other_op = st.tuples(st.sampled_from(["cancel", "redeliver"]), st.integers(0, 500))
+other_op = st.tuples(st.sampled_from(["cancel", "redeliver", "expire"]), st.integers(0, 500))
 flow = st.lists(st.one_of(place_op, place_op, place_op, place_op, sweep_op, other_op), max_size=60)
 # a book with many makers, then sweeps through it, then more of anything
 build_up = st.lists(st.one_of(place_op, place_op, place_op, other_op), min_size=100, max_size=200)
@@ -166,6 +166,9 @@ def test_money_is_conserved_for_any_flow(
             target = store.order_items[placed[op[1] % len(placed)].id]
             if op[0] == "redeliver":
                 queue.append(Message("new", SYM, target.id, target.user_id))
+            elif op[0] == "expire":
+                if target.tif == "day":  # the scheduler's sweep, after the close (also twice)
+                    queue.append(Message("expire", SYM, target.id, target.user_id))
             elif target.status in NON_FINAL:
                 store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
                 queue.append(Message("cancel", SYM, target.id, target.user_id))
@@ -256,6 +259,9 @@ def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
             target = store.order_items[placed[op[1] % len(placed)].id]
             if op[0] == "redeliver":
                 queue.append(Message("new", SYM, target.id, target.user_id))
+            elif op[0] == "expire":
+                if target.tif == "day":  # the scheduler's sweep, after the close (also twice)
+                    queue.append(Message("expire", SYM, target.id, target.user_id))
             elif target.status in NON_FINAL:
                 store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
                 queue.append(Message("cancel", SYM, target.id, target.user_id))
