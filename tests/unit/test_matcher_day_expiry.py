@@ -33,3 +33,31 @@ def test_a_day_order_taken_on_its_own_trading_day_trades() -> None:
     store.order_items["b"] = dataclasses.replace(buy, tif="day", created_at=PLACED, updated_at=PLACED)
     Matcher(store, clock=lambda: PLACED + 30_000).process(SYM, [Message("new", SYM, "b", "buyer")])
     assert store.order_items["b"].status == "filled" and len(store.trades) == 1
+
+
+def test_a_resting_day_order_of_a_closed_day_is_expired_not_filled_when_an_order_reaches_it() -> None:
+    # Given a day ask of yesterday still resting (its expiry message not sequenced yet) and, behind
+    # it, today's gtc ask at the same price
+    store, buy = market(2)
+    s0 = store.order_items["s0"]
+    store.order_items["s0"] = dataclasses.replace(s0, tif="day", created_at=PLACED, updated_at=PLACED)
+    store.order_items["b"] = dataclasses.replace(
+        buy, quantity=1, remaining_quantity=1, reserved_cash=10_000, created_at=TAKEN
+    )
+    store.cash["buyer"].reserved = 10_000
+
+    # When today's buy of 1 arrives
+    Matcher(store, clock=lambda: TAKEN).process(SYM, [Message("new", SYM, "b", "buyer")])
+
+    # Then yesterday's ask expired untraded, its shares back, and the buy took today's ask
+    s0 = store.order_items["s0"]
+    assert (s0.status, s0.cancel_reason, s0.filled_quantity, s0.reserved_quantity) == (
+        "expired",
+        "expired",
+        0,
+        0,
+    )
+    assert store.holding_items[("u0", SYM)].available == 1 and store.holding_items[("u0", SYM)].reserved == 0
+    assert store.order_items["s1"].status == "filled" and store.order_items["b"].status == "filled"
+    assert [t.sell_order_id for t in store.trades.values()] == ["s1"]
+    assert store.books[SYM].asks == [] and store.cash["u0"].available == 0

@@ -22,6 +22,7 @@ from exchange.domain.batch import (
     HoldingWrite,
     OrderWrite,
     StockWrite,
+    after_fills,
     op_count,
 )
 from exchange.domain.engine import Cancelled, Fill, Rested
@@ -30,9 +31,7 @@ from exchange.domain.errors import StaleState
 from exchange.domain.money import div_round_half_up
 from exchange.domain.records import Holding, Level, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
 
-# the statuses of an order the engine may hold in its book (fill as a maker, cancel, expire)
-RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)
-
+RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)  # may be in the engine's book
 # cut a commit at a message boundary once it holds this many operations: the next message's first
 # fill (at most 10 operations) then always fits, so a commit never ends before an order's first fill
 FLUSH_AT_OPS = 60
@@ -160,8 +159,7 @@ class Ledger:
         )
 
     @property
-    def levels(self) -> Levels:
-        """The book's snapshot as last committed (or read)."""
+    def levels(self) -> Levels:  # the book's snapshot as last committed (or read)
         return self._levels
 
     def has_changes(self) -> bool:
@@ -182,9 +180,7 @@ class Ledger:
         self.orders[order_id].book_seq = seq
 
     def fill(self, taker_id: str, maker_id: str, price: int, qty: int, maker_left: int | None = None) -> None:
-        """One trade; ``maker_left`` is what the engine's book says the maker keeps after it. A
-        maker the table does not show resting with exactly ``maker_left + qty`` left means the book
-        was rebuilt from a lagging index: ``StaleState`` (reload), never a second fill."""
+        """One trade; ``maker_left``: what the engine's book says the maker keeps (checked)."""
         taker, maker = self.orders[taker_id], self.orders[maker_id]
         if maker_left is not None:
             self._check_resting(maker, maker_left + qty)
@@ -210,8 +206,7 @@ class Ledger:
             self._fill_order(order, trade, liquidity)
 
     def cancel_remainder(self, order_id: str, reason: str, remaining: int | None = None) -> None:
-        """Cancel what is left of an order; ``remaining``: what the engine says it had left (checked
-        like a maker's, so a final order a lagging index still lists is never cancelled)."""
+        """Cancel what is left of an order; ``remaining``: what the engine says it had (checked)."""
         o = self.orders[order_id]
         if remaining is not None:
             self._check_resting(o, remaining)
@@ -230,6 +225,8 @@ class Ledger:
         self._events.append(OrderEvent("ORDER_EXPIRED" if expired else "ORDER_CANCELLED", _copy(o)))
 
     def _check_resting(self, o: Order, remaining: int) -> None:
+        """The engine's book is rebuilt from an index that may lag: an order it holds that the
+        table does not show resting with that much left is a stale state, never a second fill."""
         if o.status not in RESTING or o.remaining_quantity != remaining:
             raise StaleState(
                 f"order {o.id} is {o.status} with {o.remaining_quantity} left; the book said {remaining}"
@@ -399,9 +396,7 @@ def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) ->
         if isinstance(ev, Fill):
             users = (ledger.orders[ev.taker_id].user_id, ledger.orders[ev.maker_id].user_id)
             if ledger.ops((ev.taker_id, ev.maker_id), users, fills=1) > MAX_OPS:
-                # this order's fills need another transaction; its snapshot is the book as stored
-                # then (the makers it took are gone, it does not rest yet), so a redelivery can
-                # check the book it rebuilds from the index against it
+                # this order's fills need another transaction; its snapshot: the book as it then is
                 levels = after_fills(before, done, maker_side=1 if ledger.orders[oid].is_buy else 0)
                 commits.append(ledger.take_commit(levels, partial=True))
             ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty, ev.maker_remaining)
@@ -411,22 +406,6 @@ def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) ->
         elif isinstance(ev, Cancelled):
             ledger.cancel_remainder(oid, ev.reason, ev.remaining_qty)
     ledger.in_flight = None
-
-
-def after_fills(levels: Levels, fills: list[Fill], maker_side: int) -> Levels:
-    """The snapshot ``levels`` after ``fills`` took from the makers' side (a maker left with
-    nothing leaves its level's count; an emptied level goes)."""
-    sides: list[list[Level]] = [[list(x) for x in levels[0]], [list(x) for x in levels[1]]]
-    side = sides[maker_side]
-    for f in fills:
-        level = next((x for x in side if x[0] == f.price), None)
-        if level is None:  # beyond the snapshot's depth: nothing shown changes
-            continue
-        level[1] -= f.qty
-        level[2] -= f.maker_remaining == 0
-        if level[1] <= 0 or level[2] <= 0:
-            side.remove(level)
-    return sides[0], sides[1]
 
 
 def _copy(o: Order) -> Order:

@@ -95,13 +95,11 @@ class Matcher:
         # match (pure)
         now = self.clock()
         today = trading_day(now, self.close_minute_utc)
-        steps = match_messages(
-            book,
-            messages,
-            orders,
-            stored.next_seq,
-            day_over=lambda at: trading_day(at, self.close_minute_utc) != today,
-        )
+
+        def day_over(at: int) -> bool:
+            return trading_day(at, self.close_minute_utc) != today
+
+        steps = match_messages(book, messages, orders, stored.next_seq, day_over=day_over)
         if not steps:
             return
         # read: the makers and the holdings of everyone involved, once
@@ -113,6 +111,13 @@ class Matcher:
         if missing:
             raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
         orders |= found.orders
+        # a day order of a closed day whose expiry is not sequenced yet never trades: expire it first
+        taken = {ev.maker_id for ev in fills}
+        closed = sorted(m for m in taken if orders[m].tif == "day" and day_over(orders[m].created_at))
+        if closed:
+            self.books.pop(symbol, None)  # the engine took them: match again with them expired first
+            expiries = [Message("expire", symbol, m, orders[m].user_id) for m in closed]
+            return self._process(symbol, expiries + messages)
         # settle (pure)
         ledger = Ledger(stock, stored, orders, found.holdings, now, today, new_id)
         # write
