@@ -235,3 +235,16 @@ def test_a_split_sweep_through_more_levels_than_the_snapshot_shows_resumes() -> 
     # Then the sweep completes
     assert store.order_items["b"].status == "filled" and len(store.trades) == 110
     assert store.books[SYM].asks == [] and not store.books[SYM].partial
+
+
+def test_a_message_naming_another_stocks_order_moves_nothing() -> None:
+    # Given a pending buy of another stock, named by a message in this stock's group (a producer bug)
+    store, buy = _faulty(1)
+    store.order_items["b"] = dataclasses.replace(buy, symbol="OTHER")
+
+    # When the matcher takes the message
+    Matcher(store).process(SYM, [Message("new", SYM, "b", "buyer")])
+
+    # Then this stock's book, trades and holdings are untouched and the order still waits
+    assert store.trades == {} and store.order_items["s0"].status == "open"
+    assert store.order_items["b"].status == "pending" and ("buyer", SYM) not in store.holding_items

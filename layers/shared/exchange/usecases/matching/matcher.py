@@ -172,6 +172,9 @@ def match_messages(
         o = orders.get(m.order_id)
         if o is None:
             continue  # unknown
+        if o.symbol != m.symbol:
+            logger.error("message for an order of another stock ignored", order_id=o.id, symbol=m.symbol)
+            continue
         if m.kind == "new":
             if o.status != OrderStatus.PENDING or o.id in taken:
                 continue  # already taken (an earlier delivery, or twice in this batch)
