@@ -174,3 +174,37 @@ def test_a_lost_cancel_of_an_order_filled_meanwhile_is_still_sent_again(exchange
     final = ex.store.order(user, order["id"])
     assert (final["status"], final["filled_quantity"], final["reserved_cash"]) == ("cancelled", 1, 0)
     assert ex.store.cash(user)["reserved"] == 0
+
+
+class FlakyQueue:
+    """The orders queue whose first SendMessage fails, then the real one; records what it was asked."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.asked: list[str] = []
+
+    def send(self, message: Any, *, dedup_id: str) -> None:
+        self.asked.append(message.order_id)
+        if len(self.asked) == 1:
+            raise ConnectionError("SendMessage lost")
+        self.real.send(message, dedup_id=dedup_id)
+
+
+def test_one_failed_send_does_not_stop_the_sweep_for_the_other_orders(exchange: Exchange) -> None:
+    # Given two pending orders whose messages were lost
+    ex = exchange
+    symbol, user = _setup(ex)
+    lost = [_place(ex, user, symbol, "gtc") for _ in range(2)]
+    _drain(ex)
+
+    # When the sweep runs and its first SendMessage fails
+    queue = FlakyQueue(ex.queue)
+    sweeper = Sweeper(ex.store, queue, pending_grace_ms=120_000)  # type: ignore[arg-type]
+    sweeper.requeue_pending(now=int(lost[1]["created_at"]) + 180_000)
+
+    # Then it went on: both orders were tried, and every send after the failed one reached the queue
+    drained = _drain(ex)
+    assert {o["id"] for o in lost} <= set(queue.asked)
+    assert sorted(m.order_id for m in drained) == sorted(queue.asked[1:])
+    for m in drained:
+        ex.matcher.process(m.symbol, [m])

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
+from exchange.domain.batch import BatchCommit
+from exchange.domain.errors import StaleState
 from exchange.domain.records import NON_FINAL, Holding, Order, Stock, StoredBook
 from exchange.usecases.matching import Matcher, Message
 
 SYM, USERS, CASH, SHARES, REF = "PROP", 40, 2_000_000, 200, 1_000
+NOW = 1_764_590_400_000  # 2025-12-01 12:00 UTC: day orders are placed and taken on one trading day
 _ids = itertools.count()
 
 SWEEPERS = 4  # traders u0-u3 only sweep (a sweep into one's own resting order would stop at it)
@@ -36,7 +40,7 @@ sweep_op = st.tuples(
     st.integers(40, 150),
     st.just(0),
 )
-other_op = st.tuples(st.sampled_from(["cancel", "redeliver"]), st.integers(0, 500))
+other_op = st.tuples(st.sampled_from(["cancel", "redeliver", "expire"]), st.integers(0, 500))
 flow = st.lists(st.one_of(place_op, place_op, place_op, place_op, sweep_op, other_op), max_size=60)
 # a book with many makers, then sweeps through it, then more of anything
 build_up = st.lists(st.one_of(place_op, place_op, place_op, other_op), min_size=100, max_size=200)
@@ -70,8 +74,8 @@ def _place(store: MemoryMatcherStore, user: str, side: str, tif: str, qty: int, 
         filled_quantity=0,
         remaining_quantity=qty,
         status="pending",
-        created_at=1,
-        updated_at=1,
+        created_at=NOW,
+        updated_at=NOW,
         limit_price=price,
         reservation_price=price if buy else None,
         reserved_cash=qty * price if buy else 0,
@@ -110,13 +114,42 @@ def _check(store: MemoryMatcherStore) -> None:
     assert sorted(seq for _, seq in store.trades) == list(range(1, len(store.trades) + 1))
 
 
+def _check_events(store: MemoryMatcherStore) -> None:
+    """The committed events tell each order's story once, in order: ORDER_ACCEPTED, one
+    ORDER_FILLED per fill (the order as of that fill), then a final event if it did not fill; the
+    trades' sequence has no gap."""
+    events = [e for b in store.written_books for e in b.events]
+    trades = [e["data"]["sequence"] for e in events if e["type"] == "TRADE_EXECUTED"]
+    assert trades == list(range(1, len(store.trades) + 1))
+    story: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        if e["channel"].startswith("user:"):
+            story.setdefault(e["data"]["id"], []).append(e)
+    for o in store.order_items.values():
+        told = story.get(o.id, [])
+        types = [e["type"] for e in told]
+        fills = sorted((seq, f.quantity) for (_, oid, seq), f in store.fills.items() if oid == o.id)
+        if o.status == "pending":
+            assert types == [], (o.id, types)
+            continue
+        assert types[0] == "ORDER_ACCEPTED" and types.count("ORDER_ACCEPTED") == 1, (o.id, types)
+        filled = [e for e in told if e["type"] == "ORDER_FILLED"]
+        assert [(e["data"]["fill"]["quantity"]) for e in filled] == [q for _, q in fills], o.id
+        assert [e["data"]["filled_quantity"] for e in filled] == list(
+            itertools.accumulate(q for _, q in fills)
+        ), o.id
+        final = {"cancelled": "ORDER_CANCELLED", "expired": "ORDER_EXPIRED"}.get(o.status)
+        expected_tail = [final] if final else []
+        assert types == ["ORDER_ACCEPTED", *["ORDER_FILLED"] * len(fills), *expected_tail], (o.id, types)
+
+
 @settings(max_examples=60, deadline=None)
 @given(head=build_up, middle=sweeps, tail=flow, batch=st.integers(1, 10))
 def test_money_is_conserved_for_any_flow(
     head: list[tuple[Any, ...]], middle: list[tuple[Any, ...]], tail: list[tuple[Any, ...]], batch: int
 ) -> None:
     store = _market()
-    matcher = Matcher(store)
+    matcher = Matcher(store, clock=lambda: NOW)
     placed: list[Order] = []
     queue: list[Message] = []
     for op in head + middle + tail:
@@ -133,6 +166,9 @@ def test_money_is_conserved_for_any_flow(
             target = store.order_items[placed[op[1] % len(placed)].id]
             if op[0] == "redeliver":
                 queue.append(Message("new", SYM, target.id, target.user_id))
+            elif op[0] == "expire":
+                if target.tif == "day":  # the scheduler's sweep, after the close (also twice)
+                    queue.append(Message("expire", SYM, target.id, target.user_id))
             elif target.status in NON_FINAL:
                 store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
                 queue.append(Message("cancel", SYM, target.id, target.user_id))
@@ -142,3 +178,99 @@ def test_money_is_conserved_for_any_flow(
     if queue:
         matcher.process(SYM, queue)
     _check(store)
+    _check_events(store)
+
+
+class Killed(RuntimeError):
+    """The matcher's container dies: before a commit, or after it but before SQS hears of it."""
+
+
+class Unreliable(MemoryMatcherStore):
+    """What AWS promises can happen: the container dies around a commit, and the resting-orders
+    index (a GSI) answers from before the latest commit."""
+
+    def __init__(self, plain: MemoryMatcherStore, rnd: random.Random, p_kill: float, p_lag: float) -> None:
+        names = ("books", "stocks", "order_items", "holding_items", "cash")
+        super().__init__(**{k: getattr(plain, k) for k in names})
+        self.rnd, self.p_kill, self.p_lag = rnd, p_kill, p_lag
+        self.index: list[list[Order]] = [[]]  # the resting orders after each commit
+        self.kills = self.lags = 0
+        self.killed = False
+
+    def resting_orders(self, symbol: str) -> list[Order]:
+        # a redelivery right after a kill reads the index soonest after the last commit: most lag
+        p = 0.8 if self.killed else self.p_lag
+        self.killed = False
+        if len(self.index) > 1 and self.rnd.random() < p:
+            self.lags += 1
+            return [dataclasses.replace(o) for o in self.index[-2]]
+        return super().resting_orders(symbol)
+
+    def commit(self, batch: BatchCommit) -> None:
+        # a long sweep (its fills cut into several commits) is where a Lambda timeout strikes
+        p = 0.6 if self.books[batch.symbol].partial else self.p_kill
+        if self.rnd.random() < p:
+            self.kills, self.killed = self.kills + 1, True
+            raise Killed("before the commit")
+        super().commit(batch)
+        self.index.append(super().resting_orders(batch.symbol))
+        if self.rnd.random() < self.p_kill:
+            self.kills, self.killed = self.kills + 1, True
+            raise Killed("after the commit")
+
+
+# no shrinking: one failing example of this flow takes minutes to shrink on a shared machine
+@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(head=build_up, middle=sweeps, tail=flow, batch=st.integers(1, 10), seed=st.integers(0, 2**32 - 1))
+def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
+    head: list[tuple[Any, ...]],
+    middle: list[tuple[Any, ...]],
+    tail: list[tuple[Any, ...]],
+    batch: int,
+    seed: int,
+) -> None:
+    rnd = random.Random(seed)
+    store = Unreliable(_market(), rnd, p_kill=0.2, p_lag=0.2)
+    matcher = Matcher(store, clock=lambda: NOW, sleep=lambda _: None)
+    placed: list[Order] = []
+    queue: list[Message] = []
+
+    def deliver(messages: list[Message]) -> None:
+        nonlocal matcher
+        for _ in range(200):  # SQS redelivers a failed batch, in order, until it succeeds
+            try:
+                matcher.process(SYM, messages)
+                return
+            except (Killed, StaleState):
+                if rnd.random() < 0.5:
+                    matcher = Matcher(store, clock=lambda: NOW, sleep=lambda _: None)  # a fresh container
+        raise AssertionError("a batch never went through")
+
+    for op in head + middle + tail:
+        if op[0] == "place":
+            _, who, side, tif, qty, price = op
+            offset = price or -30
+            price = REF - offset if side == "buy" else REF + offset
+            o = _place(store, f"u{who}", side, tif, qty, price)
+            if o is not None:
+                placed.append(o)
+                queue.append(Message("new", SYM, o.id, o.user_id))
+        elif placed:
+            target = store.order_items[placed[op[1] % len(placed)].id]
+            if op[0] == "redeliver":
+                queue.append(Message("new", SYM, target.id, target.user_id))
+            elif op[0] == "expire":
+                if target.tif == "day":  # the scheduler's sweep, after the close (also twice)
+                    queue.append(Message("expire", SYM, target.id, target.user_id))
+            elif target.status in NON_FINAL:
+                store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
+                queue.append(Message("cancel", SYM, target.id, target.user_id))
+        while len(queue) >= batch:
+            deliver(queue[:batch])
+            del queue[:batch]
+    if queue:
+        deliver(queue)
+    _check(store)
+    _check_events(store)
+    for o in store.order_items.values():
+        assert 0 <= o.remaining_quantity <= o.quantity, o

@@ -54,9 +54,11 @@ def ledger(orders: list[Order], holdings: list[Holding]) -> Ledger:
 
 
 def taker_step(taker: Order, fills: list[tuple[Order, int, int]], tail: object = None) -> Step:
-    events: list[object] = [
-        Fill(taker.id, maker.id, maker.user_id, price, qty, 0, 0) for maker, price, qty in fills
-    ]
+    left = {maker.id: maker.remaining_quantity for maker, _, _ in fills}
+    events: list[object] = []
+    for maker, price, qty in fills:
+        left[maker.id] -= qty  # what the engine's book says the maker keeps
+        events.append(Fill(taker.id, maker.id, maker.user_id, price, qty, 0, left[maker.id]))
     if tail is not None:
         events.append(tail)
     return Step(taker.id, events, ([], []), accept=True, seq=10)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from exchange.domain.engine import Fill
 from exchange.domain.records import Level, Order, OrderFill, Trade
 
 MAX_OPS = 100  # DynamoDB's limit of one TransactWriteItems
@@ -93,3 +94,21 @@ class BatchCommit:
             holdings=len(self.holdings),
             stock=self.stock is not None,
         )
+
+
+def after_fills(
+    levels: tuple[list[Level], list[Level]], fills: list[Fill], maker_side: int
+) -> tuple[list[Level], list[Level]]:
+    """The snapshot ``levels`` after ``fills`` took from the makers' side (a maker left with
+    nothing leaves its level's count; an emptied level goes)."""
+    sides: list[list[Level]] = [[list(x) for x in levels[0]], [list(x) for x in levels[1]]]
+    side = sides[maker_side]
+    for f in fills:
+        level = next((x for x in side if x[0] == f.price), None)
+        if level is None:  # beyond the snapshot's depth: nothing shown changes
+            continue
+        level[1] -= f.qty
+        level[2] -= f.maker_remaining == 0
+        if level[1] <= 0 or level[2] <= 0:
+            side.remove(level)
+    return sides[0], sides[1]

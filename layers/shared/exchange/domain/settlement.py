@@ -22,13 +22,16 @@ from exchange.domain.batch import (
     HoldingWrite,
     OrderWrite,
     StockWrite,
+    after_fills,
     op_count,
 )
 from exchange.domain.engine import Cancelled, Fill, Rested
 from exchange.domain.engine import Event as EngineEvent
+from exchange.domain.errors import StaleState
 from exchange.domain.money import div_round_half_up
 from exchange.domain.records import Holding, Level, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
 
+RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)  # may be in the engine's book
 # cut a commit at a message boundary once it holds this many operations: the next message's first
 # fill (at most 10 operations) then always fits, so a commit never ends before an order's first fill
 FLUSH_AT_OPS = 60
@@ -155,6 +158,10 @@ class Ledger:
             stock=self._stock_changed or fills > 0,
         )
 
+    @property
+    def levels(self) -> Levels:  # the book's snapshot as last committed (or read)
+        return self._levels
+
     def has_changes(self) -> bool:
         return bool(self._touched or self._events)
 
@@ -172,8 +179,11 @@ class Ledger:
     def rest(self, order_id: str, seq: int) -> None:
         self.orders[order_id].book_seq = seq
 
-    def fill(self, taker_id: str, maker_id: str, price: int, qty: int) -> None:
+    def fill(self, taker_id: str, maker_id: str, price: int, qty: int, maker_left: int | None = None) -> None:
+        """One trade; ``maker_left``: what the engine's book says the maker keeps (checked)."""
         taker, maker = self.orders[taker_id], self.orders[maker_id]
+        if maker_left is not None:
+            self._check_resting(maker, maker_left + qty)
         buy, sell = (taker, maker) if taker.is_buy else (maker, taker)
         seq = self.stock.trade_seq + 1
         trade = Trade(
@@ -195,8 +205,11 @@ class Ledger:
         for order, liquidity in ((maker, "maker"), (taker, "taker")):
             self._fill_order(order, trade, liquidity)
 
-    def cancel_remainder(self, order_id: str, reason: str) -> None:
+    def cancel_remainder(self, order_id: str, reason: str, remaining: int | None = None) -> None:
+        """Cancel what is left of an order; ``remaining``: what the engine says it had (checked)."""
         o = self.orders[order_id]
+        if remaining is not None:
+            self._check_resting(o, remaining)
         if o.is_buy:
             self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
             o.reserved_cash = 0
@@ -210,6 +223,14 @@ class Ledger:
         o.cancel_reason, o.updated_at, o.book_seq = reason, self.now, None
         self._touch(o)
         self._events.append(OrderEvent("ORDER_EXPIRED" if expired else "ORDER_CANCELLED", _copy(o)))
+
+    def _check_resting(self, o: Order, remaining: int) -> None:
+        """The engine's book is rebuilt from an index that may lag: an order it holds that the
+        table does not show resting with that much left is a stale state, never a second fill."""
+        if o.status not in RESTING or o.remaining_quantity != remaining:
+            raise StaleState(
+                f"order {o.id} is {o.status} with {o.remaining_quantity} left; the book said {remaining}"
+            )
 
     # ------------------------------------------------------------------ money rules
     def _settle_buyer(self, buy: Order, price: int, qty: int) -> None:
@@ -287,11 +308,12 @@ class Ledger:
         self._touched[o.id] = None
 
     # ------------------------------------------------------------------ output
-    def take_commit(self, levels: Levels | None) -> Commit:
-        """Everything changed since the last commit, conditional on what it was computed from;
-        ``levels`` None: an order's fills continue after this commit (the snapshot stays)."""
-        partial = levels is None
-        bids, asks = self._levels if levels is None else levels
+    def take_commit(self, levels: Levels, *, partial: bool = False) -> Commit:
+        """Everything changed since the last commit, conditional on what it was computed from, with
+        the book's snapshot ``levels``; ``partial``: an order's fills continue after this commit
+        (``levels`` are then the book as stored by it: the makers taken so far gone, the order not
+        resting yet)."""
+        bids, asks = levels
         version = self.version + 1
         events = list(self._events)
         if (bids, asks) != self._levels:
@@ -336,11 +358,10 @@ class Ledger:
         keep = o.cancel_requested and not o.is_final
         return dataclasses.replace(o, pending_since=o.pending_since if keep else None)
 
-    def _committed(self, batch: BatchCommit, levels: Levels | None) -> None:
+    def _committed(self, batch: BatchCommit, levels: Levels) -> None:
         """What was just written is the new baseline (and only that)."""
         self.version = batch.book.version
-        if levels is not None:
-            self._levels = levels
+        self._levels = levels
         for oid, w in batch.orders.items():
             self._expected[oid] = (w.order.status, w.order.filled_quantity, w.order.cancel_requested)
         for uid in batch.holdings:
@@ -352,15 +373,17 @@ def settle(ledger: Ledger, steps: list[Step]) -> list[Commit]:
     """The batch's commits, in order (each one conditional on the one before)."""
     commits: list[Commit] = []
     for i, step in enumerate(steps):
+        before = steps[i - 1].levels if i else ledger.levels
         if ledger.ops() >= FLUSH_AT_OPS:
-            commits.append(ledger.take_commit(steps[i - 1].levels))
-        _apply(ledger, step, commits)
+            commits.append(ledger.take_commit(before))
+        _apply(ledger, step, before, commits)
     if ledger.has_changes():
         commits.append(ledger.take_commit(steps[-1].levels))
     return commits
 
 
-def _apply(ledger: Ledger, step: Step, commits: list[Commit]) -> None:
+def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) -> None:
+    """One message; ``before``: the book's snapshot after the messages before it."""
     oid = step.order_id
     if step.accept:
         ledger.accept(oid, step.seq)
@@ -368,16 +391,20 @@ def _apply(ledger: Ledger, step: Step, commits: list[Commit]) -> None:
         ledger.cancel_remainder(oid, step.cancel_reason)
         return
     ledger.in_flight = oid if step.accept else None
+    done: list[Fill] = []  # this order's fills applied so far
     for ev in step.events:
         if isinstance(ev, Fill):
             users = (ledger.orders[ev.taker_id].user_id, ledger.orders[ev.maker_id].user_id)
             if ledger.ops((ev.taker_id, ev.maker_id), users, fills=1) > MAX_OPS:
-                commits.append(ledger.take_commit(None))  # this order's fills need another transaction
-            ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty)
+                # this order's fills need another transaction; its snapshot: the book as it then is
+                levels = after_fills(before, done, maker_side=1 if ledger.orders[oid].is_buy else 0)
+                commits.append(ledger.take_commit(levels, partial=True))
+            ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty, ev.maker_remaining)
+            done.append(ev)
         elif isinstance(ev, Rested):
             ledger.rest(oid, step.seq)
         elif isinstance(ev, Cancelled):
-            ledger.cancel_remainder(oid, ev.reason)
+            ledger.cancel_remainder(oid, ev.reason, ev.remaining_qty)
     ledger.in_flight = None
 
 

@@ -34,11 +34,18 @@ class Sweeper:
     close_minute_utc: int = 0
     pending_grace_ms: int = 120_000
 
-    def _send(self, kind: MessageKind, order: dict[str, Any], dedup_id: str) -> None:
+    def _send(self, kind: MessageKind, order: dict[str, Any], dedup_id: str) -> bool:
+        """One message; a failed send is logged and left for the next sweep (the order stays
+        listed), so it never stops this sweep for the orders after it."""
         message = OrderMessage(
             kind=kind, symbol=order["symbol"], order_id=order["id"], user_id=order["user_id"]
         )
-        self.queue.send(message, dedup_id=dedup_id)
+        try:
+            self.queue.send(message, dedup_id=dedup_id)
+        except Exception:
+            logger.exception("sweep send failed; next sweep", order_id=order["id"], kind=kind)
+            return False
+        return True
 
     def expire_day_orders(self, now: int | None = None) -> int:
         now = now if now is not None else now_ms()
@@ -51,8 +58,7 @@ class Sweeper:
                     or trading_day(int(order["created_at"]), self.close_minute_utc) == today
                 ):
                     continue
-                self._send("expire", order, f"expire-{order['id']}")
-                sent += 1
+                sent += self._send("expire", order, f"expire-{order['id']}")
         return sent
 
     def requeue_pending(self, now: int | None = None) -> int:
@@ -71,10 +77,8 @@ class Sweeper:
                 continue
             if order["status"] == "pending":
                 logger.warning("re-enqueueing a pending order", order_id=order_id, symbol=order["symbol"])
-                self._send("new", order, f"{order_id}-{bucket}")
-                sent += 1
+                sent += self._send("new", order, f"{order_id}-{bucket}")
             if order.get("cancel_requested"):
                 logger.warning("re-sending a cancel", order_id=order_id, symbol=order["symbol"])
-                self._send("cancel", order, f"cancel-{order_id}-{bucket}")
-                sent += 1
+                sent += self._send("cancel", order, f"cancel-{order_id}-{bucket}")
         return sent

@@ -93,7 +93,13 @@ class Matcher:
             raise StaleState(f"no book or stock for {symbol}")
         book = self._book(symbol, stored)
         # match (pure)
-        steps = match_messages(book, messages, orders, stored.next_seq)
+        now = self.clock()
+        today = trading_day(now, self.close_minute_utc)
+
+        def day_over(at: int) -> bool:
+            return trading_day(at, self.close_minute_utc) != today
+
+        steps = match_messages(book, messages, orders, stored.next_seq, day_over=day_over)
         if not steps:
             return
         # read: the makers and the holdings of everyone involved, once
@@ -105,11 +111,15 @@ class Matcher:
         if missing:
             raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
         orders |= found.orders
+        # a day order of a closed day whose expiry is not sequenced yet never trades: expire it first
+        taken = {ev.maker_id for ev in fills}
+        closed = sorted(m for m in taken if orders[m].tif == "day" and day_over(orders[m].created_at))
+        if closed:
+            self.books.pop(symbol, None)  # the engine took them: match again with them expired first
+            expiries = [Message("expire", symbol, m, orders[m].user_id) for m in closed]
+            return self._process(symbol, expiries + messages)
         # settle (pure)
-        now = self.clock()
-        ledger = Ledger(
-            stock, stored, orders, found.holdings, now, trading_day(now, self.close_minute_utc), new_id
-        )
+        ledger = Ledger(stock, stored, orders, found.holdings, now, today, new_id)
         # write
         for commit in settle(ledger, steps):
             commit.batch.book.events = [event_view(symbol, e) for e in commit.events]
@@ -128,32 +138,43 @@ class Matcher:
         book = self.books.get(symbol)
         if book is None or book.version != stored.version:
             resting = self.store.resting_orders(symbol)
-            book = OrderBook.rebuild(
-                symbol,
-                (
-                    (o.id, o.user_id, BUY if o.is_buy else SELL, o.price, o.remaining_quantity)
-                    for o in resting
-                ),
-                stored.version,
-            )
-            # the rebuilt book must show the stored snapshot's levels (the index may lag), unless the
-            # last commit was the first part of one order's fills (its snapshot is the one before)
-            if not stored.partial and _levels(book) != (stored.bids, stored.asks):
+            try:
+                book = OrderBook.rebuild(
+                    symbol,
+                    (
+                        (o.id, o.user_id, BUY if o.is_buy else SELL, o.price, o.remaining_quantity)
+                        for o in resting
+                    ),
+                    stored.version,
+                )
+            except ValueError as exc:
+                # a crossed or duplicated view: the index (a GSI) lags item by item; reload
+                raise StaleState(f"the resting orders of {symbol} do not make a book: {exc}") from exc
+            # the rebuilt book must show the stored snapshot's levels (the index may lag)
+            if not _shows(_levels(book), (stored.bids, stored.asks), stored.partial):
                 raise StaleState(f"rebuilt book of {symbol} differs from its snapshot")
             self.books[symbol] = book
         return book
 
 
 def match_messages(
-    book: OrderBook, messages: list[Message], orders: dict[str, Order], next_seq: int
+    book: OrderBook,
+    messages: list[Message],
+    orders: dict[str, Order],
+    next_seq: int,
+    day_over: Callable[[int], bool] = lambda _: False,
 ) -> list[Step]:
-    """The engine's part: what each message did to the book, in order (no I/O)."""
+    """The engine's part: what each message did to the book, in order (no I/O). ``day_over``: has
+    the trading day of this instant closed? (a day order taken after its day expires untraded)"""
     steps: list[Step] = []
     taken: set[str] = set()
     for m in messages:
         o = orders.get(m.order_id)
         if o is None:
             continue  # unknown
+        if o.symbol != m.symbol:
+            logger.error("message for an order of another stock ignored", order_id=o.id, symbol=m.symbol)
+            continue
         if m.kind == "new":
             if o.status != OrderStatus.PENDING or o.id in taken:
                 continue  # already taken (an earlier delivery, or twice in this batch)
@@ -162,6 +183,9 @@ def match_messages(
             if o.cancel_requested:
                 steps.append(Step(o.id, [], _levels(book), accept=True, seq=seq, cancel_reason="user"))
                 continue
+            if o.tif == "day" and day_over(o.created_at):
+                steps.append(Step(o.id, [], _levels(book), accept=True, seq=seq, cancel_reason="expired"))
+                continue
             market = o.order_type == "market"
             side = BUY if o.is_buy else SELL
             tif = "ioc" if market else o.tif
@@ -169,11 +193,21 @@ def match_messages(
             steps.append(Step(o.id, events[1:], _levels(book), accept=True, seq=seq))
         elif m.kind in ("cancel", "expire"):
             reason = "expired" if m.kind == "expire" else "user"
-            if o.id in book and book.cancel(o.id, reason) is not None:
-                steps.append(Step(o.id, [], _levels(book), cancel_reason=reason))
+            cancelled = book.cancel(o.id, reason) if o.id in book else None
+            if cancelled is not None:
+                steps.append(Step(o.id, [cancelled], _levels(book)))
         else:
             logger.warning("unknown message kind ignored", kind=m.kind, order_id=m.order_id)
     return steps
+
+
+def _shows(rebuilt: Levels, stored: Levels, partial: bool) -> bool:
+    """Does the rebuilt book show the stored snapshot? After the first part of a split sweep the
+    snapshot was computed from the top levels before it, minus the makers taken: levels deeper than
+    those may have come into view, so only its own levels are compared."""
+    if not partial:
+        return rebuilt == stored
+    return all(r[: len(s)] == s for r, s in zip(rebuilt, stored, strict=True))
 
 
 def _levels(book: OrderBook) -> Levels:
