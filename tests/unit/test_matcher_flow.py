@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 
 from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
@@ -122,3 +125,31 @@ def test_a_maker_whose_own_message_is_redelivered_in_the_batch_settles() -> None
     assert store.order_items["b"].status == "filled"
     assert store.holding_items[("u0", SYM)] == Holding("u0", SYM, 0, 0, 0, 10_000 - 100, True)
     assert store.cash["u0"].available == 10_000
+
+
+def test_the_book_sequence_grows_only_with_commits_that_change_the_book() -> None:
+    # Given a stock whose book holds one ask, at book sequence 1
+    store, _ = market(1)
+    store.books[SYM] = dataclasses.replace(store.books[SYM], sequence=1)
+    buyer_cash = store.cash["buyer"]
+    store.cash["buyer"] = Cash(buyer_cash.available + 20_000, buyer_cash.reserved)
+    # When an order is cancelled before the matcher takes it (a commit that leaves the book as it was)
+    gone = dataclasses.replace(_order("x", "buyer", "buy", 1, 9_000, "pending"), cancel_requested=True)
+    store.order_items[gone.id] = gone
+    Matcher(store).process(SYM, [Message("new", SYM, gone.id, gone.user_id)])
+    # Then the commit happened (the book item's version moved) but the clients' sequence did not
+    assert store.order_items["x"].status == "cancelled"
+    assert (store.books[SYM].version, store.books[SYM].sequence) == (2, 1)
+    assert not [e for e in _events(store) if e["type"] == "ORDER_BOOK_UPDATED"]
+    # When an order rests (the book changes)
+    bid = _order("y", "buyer", "buy", 1, 9_000, "pending")
+    store.order_items[bid.id] = bid
+    Matcher(store).process(SYM, [Message("new", SYM, bid.id, bid.user_id)])
+    # Then the sequence is one more, and the book event carries it
+    assert (store.books[SYM].version, store.books[SYM].sequence) == (3, 2)
+    (update,) = [e for e in _events(store) if e["type"] == "ORDER_BOOK_UPDATED"]
+    assert update["data"]["sequence"] == 2 and update["data"]["bids"][0]["price"] == "90.00"
+
+
+def _events(store: MemoryMatcherStore) -> list[dict[str, Any]]:
+    return [e for b in store.written_books for e in b.events]

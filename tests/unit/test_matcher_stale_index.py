@@ -14,7 +14,8 @@ from exchange.domain.batch import BatchCommit
 from exchange.domain.engine import Cancelled
 from exchange.domain.errors import StaleState
 from exchange.domain.records import NON_FINAL, Holding, Order
-from exchange.domain.settlement import Step, settle
+from exchange.domain.settlement import settle
+from exchange.domain.steps import Step
 from exchange.usecases.matching import Matcher, Message
 from tests.unit.test_matcher_flow import SYM, market
 from tests.unit.test_settlement import ledger, order, taker_step

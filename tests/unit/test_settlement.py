@@ -7,7 +7,8 @@ import itertools
 from exchange.domain.batch import MAX_OPS
 from exchange.domain.engine import Cancelled, Fill, Rested
 from exchange.domain.records import Holding, Order, Stock, StoredBook
-from exchange.domain.settlement import Ledger, OrderEvent, Step, settle
+from exchange.domain.settlement import Ledger, settle
+from exchange.domain.steps import OrderEvent, Step
 
 SYM, NOW = "ACME", 1_700_000_000_000
 _ids = itertools.count(1)

@@ -93,16 +93,21 @@ def book_levels(book: dict[str, Any] | None) -> tuple[list[list[int]], list[list
 
 def book_view(symbol: str, book: dict[str, Any] | None, depth: int) -> dict[str, Any]:
     bids, asks = book_levels(book)
-    version = int(book["version"]) if book else 0
     updated_at = int(book["updated_at"]) if book and book.get("updated_at") else None
-    return levels_view(symbol, bids, asks, version, updated_at, depth)
+    return levels_view(symbol, bids, asks, book_sequence(book) if book else 0, updated_at, depth)
+
+
+def book_sequence(book: dict[str, Any]) -> int:
+    """The clients' book sequence of a stored BOOK item (books written before it was kept separately
+    from the version carry only the version, which is where their sequence continues)."""
+    return int(book.get("sequence", book["version"]))
 
 
 def levels_view(
     symbol: str,
     bids: Sequence[Sequence[int]],
     asks: Sequence[Sequence[int]],
-    version: int,
+    sequence: int,
     updated_at: int | None,
     depth: int,
 ) -> dict[str, Any]:
@@ -110,7 +115,7 @@ def levels_view(
         "symbol": symbol,
         "bids": [level_view(lv) for lv in bids[:depth]],
         "asks": [level_view(lv) for lv in asks[:depth]],
-        "sequence": version,
+        "sequence": sequence,
         "timestamp": iso_ms(updated_at) if updated_at else None,
     }
 

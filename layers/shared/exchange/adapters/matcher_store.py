@@ -84,6 +84,8 @@ def book_from_item(item: Item) -> StoredBook:
         asks=json.loads(item["asks"]),
         partial=bool(item.get("partial", False)),
         updated_at=int(item.get("updated_at", 0)),
+        # books written before the sequence was kept apart from the version continue from their version
+        sequence=int(item["sequence"] if "sequence" in item else item["version"]),
     )
 
 
@@ -98,6 +100,7 @@ def book_to_item(b: BookWrite) -> Item:
         "asks": _compact(b.asks),
         "partial": b.partial,
         "updated_at": b.updated_at,
+        "sequence": b.sequence,
         "events": _compact(b.events),
     }
 

@@ -58,6 +58,7 @@ class BookWrite:
     asks: list[Level]
     partial: bool  # the snapshot is the one before an order whose fills continue in the next commit
     updated_at: int
+    sequence: int = 0  # the clients' book sequence: one more only when the levels changed
     events: list[dict[str, Any]] = field(default_factory=list)
 
 

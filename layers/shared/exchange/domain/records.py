@@ -110,7 +110,10 @@ Level = list[int]  # [price, total quantity, order count]
 
 @dataclass(frozen=True)
 class StoredBook:
-    """The stock's BOOK item: its version, the next arrival sequence and the snapshot's levels."""
+    """The stock's BOOK item: its version (every commit: the matcher's optimistic lock), the next
+    arrival sequence, the snapshot's levels, and the book ``sequence`` that clients see (the
+    contract's book version: one more with every commit that changed the levels, so a client that
+    sees a gap knows it missed an update)."""
 
     symbol: str
     version: int
@@ -119,6 +122,7 @@ class StoredBook:
     asks: list[Level]
     partial: bool = False
     updated_at: int = 0
+    sequence: int = 0
 
 
 @dataclass(frozen=True)

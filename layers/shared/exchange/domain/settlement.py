@@ -26,51 +26,15 @@ from exchange.domain.batch import (
     op_count,
 )
 from exchange.domain.engine import Cancelled, Fill, Rested
-from exchange.domain.engine import Event as EngineEvent
 from exchange.domain.errors import StaleState
 from exchange.domain.money import div_round_half_up
-from exchange.domain.records import Holding, Level, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
+from exchange.domain.records import Holding, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
+from exchange.domain.steps import BookEvent, Event, Levels, OrderEvent, Step, TradeEvent
 
 RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)  # may be in the engine's book
 # cut a commit at a message boundary once it holds this many operations: the next message's first
 # fill (at most 10 operations) then always fits, so a commit never ends before an order's first fill
 FLUSH_AT_OPS = 60
-
-
-@dataclass(frozen=True)
-class OrderEvent:
-    type: str  # ORDER_ACCEPTED | ORDER_FILLED | ORDER_CANCELLED | ORDER_EXPIRED
-    order: Order  # as of the event
-    fill: OrderFill | None = None
-
-
-@dataclass(frozen=True)
-class TradeEvent:
-    trade: Trade
-
-
-@dataclass(frozen=True)
-class BookEvent:
-    version: int
-    bids: list[Level]
-    asks: list[Level]
-    updated_at: int
-
-
-Event = OrderEvent | TradeEvent | BookEvent
-Levels = tuple[list[Level], list[Level]]
-
-
-@dataclass
-class Step:
-    """What the engine did with one message."""
-
-    order_id: str
-    events: list[EngineEvent]  # the engine's, in order (a new order's Accepted is not needed)
-    levels: Levels  # the book's snapshot after the message
-    accept: bool = False  # a new order taken into the sequence
-    seq: int = 0  # its arrival sequence (new orders)
-    cancel_reason: str | None = None  # a cancel requested before the order was taken
 
 
 @dataclass
@@ -131,6 +95,7 @@ class Ledger:
         self._expected = {oid: (o.status, o.filled_quantity, o.cancel_requested) for oid, o in orders.items()}
         self._holdings = {u: _Holding.of(h) for u, h in holdings.items()}
         self.version, self.next_seq = book.version, book.next_seq
+        self.sequence = book.sequence
         self._levels: Levels = (book.bids, book.asks)
         self.in_flight: str | None = None  # the order whose fills are being applied
         self._in_flight_since = now
@@ -316,12 +281,14 @@ class Ledger:
         bids, asks = levels
         version = self.version + 1
         events = list(self._events)
+        sequence = self.sequence
         if (bids, asks) != self._levels:
-            events.append(BookEvent(version, bids, asks, self.now))
+            sequence += 1
+            events.append(BookEvent(sequence, bids, asks, self.now))
         batch = BatchCommit(
             symbol=self.symbol,
             expected_version=self.version,
-            book=BookWrite(self.symbol, version, self.next_seq, bids, asks, partial, self.now),
+            book=BookWrite(self.symbol, version, self.next_seq, bids, asks, partial, self.now, sequence),
         )
         s = self.stock
         if self._stock_changed:
@@ -360,7 +327,7 @@ class Ledger:
 
     def _committed(self, batch: BatchCommit, levels: Levels) -> None:
         """What was just written is the new baseline (and only that)."""
-        self.version = batch.book.version
+        self.version, self.sequence = batch.book.version, batch.book.sequence
         self._levels = levels
         for oid, w in batch.orders.items():
             self._expected[oid] = (w.order.status, w.order.filled_quantity, w.order.cancel_requested)

@@ -29,6 +29,7 @@ class Admin:
         book = {
             "symbol": symbol,
             "version": 1,
+            "sequence": 1,
             "next_seq": 1,
             "bids": "[]",
             "asks": "[]",

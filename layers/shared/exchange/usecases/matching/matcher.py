@@ -23,7 +23,8 @@ from exchange.domain.engine import BUY, SELL, Fill, OrderBook
 from exchange.domain.errors import StaleState
 from exchange.domain.money import format_cents
 from exchange.domain.records import Order, OrderStatus, StoredBook
-from exchange.domain.settlement import BookEvent, Event, Ledger, Levels, OrderEvent, Step, TradeEvent, settle
+from exchange.domain.settlement import Ledger, settle
+from exchange.domain.steps import BookEvent, Event, Levels, OrderEvent, Step, TradeEvent
 from exchange.ids import iso_ms, new_id, now_ms, trading_day
 from exchange.observability import logger
 from exchange.usecases.matching.port import MatcherStore
@@ -241,5 +242,5 @@ def event_view(symbol: str, event: Event) -> dict[str, Any]:
     return {
         "type": "ORDER_BOOK_UPDATED",
         "channel": f"stock:{symbol}",
-        "data": levels_view(symbol, event.bids, event.asks, event.version, event.updated_at, EVENT_DEPTH),
+        "data": levels_view(symbol, event.bids, event.asks, event.sequence, event.updated_at, EVENT_DEPTH),
     }
