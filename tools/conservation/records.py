@@ -86,6 +86,7 @@ class Order:
     reserved_quantity: int
     resting: bool  # carries book_symbol: in the open_orders index, i.e. in the book
     cancel_requested: bool
+    cancel_reason: str | None = None
 
     @property
     def bound(self) -> int | None:
@@ -113,6 +114,7 @@ class Order:
             _int(item, "reserved_quantity"),
             item.get("book_symbol") is not None,
             bool(item.get("cancel_requested", False)),
+            item.get("cancel_reason"),
         )
 
 
