@@ -66,7 +66,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=8.0, help="actions per second over all threads")
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--max-seconds", type=float, default=None, help="bound on the load phase")
-    p.add_argument("--quiesce-timeout", type=float, default=240.0)
+    p.add_argument("--quiesce-timeout", type=float, default=900.0)
     p.add_argument("--url", default=None, help="a running stack's REST base (no stack is started)")
     p.add_argument("--ws-url", default=None, help="with --url: its WebSocket URL")
     p.add_argument("--endpoint", default=None, help="with --url: its moto endpoint (for the checker)")
@@ -167,6 +167,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "reached": quiet.reached,
                 "pending": quiet.pending,
                 "queued": quiet.queued,
+                # queue empty and nothing pending after this long; the rest is the WebSocket side catching up
+                "backend_seconds": None if quiet.backend_seconds is None else round(quiet.backend_seconds, 1),
             }
         violations: list[str] = []
         if ep.moto:

@@ -102,8 +102,9 @@ def setup_traders(
             acc = api.register(f"chaos-{run_id}-{i}@example.com")
             r = random.Random(seeds[i])
             deposit(api, admin, acc, r.randint(1, 50) * 10_000)
-            for symbol in market.symbols:
-                grant(api, admin, acc, symbol, r.randint(200, 2_000))
+            if i % 3 != 2:  # every third trader holds no shares at first: buys make it a first-time holder
+                for symbol in market.symbols:
+                    grant(api, admin, acc, symbol, r.randint(200, 2_000))
             return Trader(acc)
         finally:
             api.close()
@@ -172,7 +173,14 @@ class Load:
         symbol = symbol or rng.choice(self.market.symbols)
         fair = self.market.price(rng, symbol)
         side = rng.choice(("buy", "sell"))
-        qty = rng.randint(1, 25) if rng.random() < 0.93 else rng.randint(60, 200)  # some sweeps
+        roll = rng.random()
+        qty = (
+            rng.randint(1, 25)
+            if roll < 0.93
+            else rng.randint(60, 200)
+            if roll < 0.99
+            else rng.randint(300, 600)
+        )
         if rng.random() < 0.1:
             return {"symbol": symbol, "side": side, "type": "market", "quantity": qty}
         tif = rng.choices(("gtc", "day", "ioc", "fok"), weights=(50, 15, 20, 15))[0]

@@ -69,10 +69,11 @@ def pending_count(endpoint: str) -> int:
 
 @dataclass
 class Quiet:
-    seconds: float
+    seconds: float  # until everything was quiet (or the timeout)
     reached: bool
     pending: int
     queued: int
+    backend_seconds: float | None = None  # until the queue was empty and nothing pending
 
 
 def quiesce(endpoint: str, last_event_at: Any, timeout: float, quiet_s: float = 4.0) -> Quiet:
@@ -81,13 +82,18 @@ def quiesce(endpoint: str, last_event_at: Any, timeout: float, quiet_s: float = 
     started = time.monotonic()
     queues = Queues(endpoint)
     queued = pending = -1
+    backend: float | None = None
     while time.monotonic() - started < timeout:
         queued = queues.work()
         pending = pending_count(endpoint) if queued == 0 else -1
-        if queued == 0 and pending == 0 and time.monotonic() - last_event_at() >= quiet_s:
-            return Quiet(time.monotonic() - started, True, 0, 0)
+        if queued == 0 and pending == 0:
+            backend = backend if backend is not None else time.monotonic() - started
+            if time.monotonic() - last_event_at() >= quiet_s:
+                return Quiet(time.monotonic() - started, True, 0, 0, backend)
+        else:
+            backend = None
         time.sleep(1.0)
-    return Quiet(time.monotonic() - started, False, pending, queued)
+    return Quiet(time.monotonic() - started, False, pending, queued, backend)
 
 
 @dataclass
