@@ -161,6 +161,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "unexpected_count": len(stats.unexpected),
             "faults_injected": {k: v - faults_before.get(k, 0) for k, v in faults_after.items()},
         }
+        configured = [part.split("=")[0] for part in faults.split(",") if part]
+        # a configured fault that never fired tested nothing: say so (not a failure: it is chance)
+        summary["faults_not_fired"] = [f for f in configured if not summary["faults_injected"].get(f)]
         if quiet is not None:
             summary["quiesce"] = {
                 "seconds": round(quiet.seconds, 1),
