@@ -122,6 +122,7 @@ def check_connection(
 ) -> None:
     """One trader's connection: its own orders' events, and every stock channel it subscribed to."""
     seen: dict[tuple[str, ...], str] = {}  # event identity -> raw text (first copy)
+    portfolio: set[str] = set()
     per_order: dict[str, list[tuple[str, ...]]] = defaultdict(list)  # first copies, arrival order
     for raw, msg in messages:
         kind = str(msg.get("type"))
@@ -134,7 +135,10 @@ def check_connection(
             key = ("trade", data["symbol"], str(data["sequence"]))
         elif kind == "ORDER_BOOK_UPDATED":
             key = ("book", data["symbol"], str(data["sequence"]))
-        else:  # PORTFOLIO_UPDATED: a snapshot of balances, not checked one by one
+        else:  # PORTFOLIO_UPDATED: a snapshot of balances, not checked one by one; repeats counted
+            if raw in portfolio:
+                report.identical_duplicates += 1
+            portfolio.add(raw)
             continue
         if key in seen:
             if seen[key] == raw:
