@@ -67,6 +67,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--max-seconds", type=float, default=None, help="bound on the load phase")
     p.add_argument("--quiesce-timeout", type=float, default=900.0)
+    p.add_argument("--schedule-seconds", type=float, default=2.0, help="LOCAL_SCHEDULE_SECONDS of its stack")
+    p.add_argument(
+        "--pending-grace",
+        type=int,
+        default=5,
+        help="PENDING_GRACE_SECONDS of its stack (short: lost sends come back soon; too short for the "
+        "matcher's lag and the sweep re-sends orders that are only queued)",
+    )
     p.add_argument("--url", default=None, help="a running stack's REST base (no stack is started)")
     p.add_argument("--ws-url", default=None, help="with --url: its WebSocket URL")
     p.add_argument("--endpoint", default=None, help="with --url: its moto endpoint (for the checker)")
@@ -96,7 +104,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ep = Endpoints(base, args.ws_url or "ws://127.0.0.1:8001/", args.endpoint)
         wait_healthy(ep.api, 30)
     else:
-        stack = StackProcess(faults, args.faults_seed if args.faults_seed is not None else args.seed)
+        stack = StackProcess(
+            faults,
+            args.faults_seed if args.faults_seed is not None else args.seed,
+            schedule_seconds=args.schedule_seconds,
+            pending_grace_seconds=args.pending_grace,
+        )
         print(f"chaos: starting a local stack (log: {stack.log_path})", flush=True)
         ep = stack.start()
     if args.admin_email:
