@@ -67,6 +67,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--max-seconds", type=float, default=None, help="bound on the load phase")
     p.add_argument("--quiesce-timeout", type=float, default=900.0)
+    p.add_argument("--ws-quiet", type=float, default=5.0, help="seconds without a WebSocket message = quiet")
     p.add_argument("--schedule-seconds", type=float, default=2.0, help="LOCAL_SCHEDULE_SECONDS of its stack")
     p.add_argument(
         "--pending-grace",
@@ -150,7 +151,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         load_s = time.monotonic() - t0
         print(f"chaos: load done ({work.placed} order requests in {load_s:.0f}s); quiescing", flush=True)
         if ep.moto:
-            quiet = quiesce(ep.moto, lambda: max(x.last_at for x in listeners), args.quiesce_timeout)
+            quiet = quiesce(
+                ep.moto,
+                lambda: max(x.last_at for x in listeners),
+                args.quiesce_timeout,
+                args.ws_quiet,
+                caught_up=lambda counts: all(x.has_trades(counts) for x in listeners),
+                symbols=market.symbols,
+            )
         else:
             time.sleep(10)
             quiet = None

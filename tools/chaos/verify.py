@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,19 +77,48 @@ class Quiet:
     backend_seconds: float | None = None  # until the queue was empty and nothing pending
 
 
-def quiesce(endpoint: str, last_event_at: Any, timeout: float, quiet_s: float = 4.0) -> Quiet:
-    """Wait (bounded) until the orders queue is empty, nothing is pending and no event has arrived
-    for quiet_s seconds. last_event_at() -> monotonic time of the newest WebSocket message."""
+def trade_counts(endpoint: str, symbols: list[str]) -> dict[str, int]:
+    ddb = _aws("dynamodb", endpoint)
+    return {
+        s: int(
+            ddb.query(
+                TableName="ExchangeTable",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": f"TRADES#{s}"}},
+                Select="COUNT",
+                ConsistentRead=True,
+            )["Count"]
+        )
+        for s in symbols
+    }
+
+
+def quiesce(
+    endpoint: str,
+    last_event_at: Any,
+    timeout: float,
+    quiet_s: float = 4.0,
+    caught_up: Callable[[dict[str, int]], bool] | None = None,
+    symbols: list[str] | None = None,
+) -> Quiet:
+    """Wait (bounded) until the orders queue is empty, nothing is pending, every connection has
+    every trade (caught_up(trade counts); the notifier lags the backend by minutes under load) and
+    no event has arrived for quiet_s seconds. last_event_at() -> monotonic time of the newest
+    WebSocket message."""
     started = time.monotonic()
     queues = Queues(endpoint)
     queued = pending = -1
     backend: float | None = None
+    counts: dict[str, int] = {}
     while time.monotonic() - started < timeout:
         queued = queues.work()
         pending = pending_count(endpoint) if queued == 0 else -1
         if queued == 0 and pending == 0:
-            backend = backend if backend is not None else time.monotonic() - started
-            if time.monotonic() - last_event_at() >= quiet_s:
+            if backend is None:
+                backend = time.monotonic() - started
+                counts = trade_counts(endpoint, symbols or [])
+            ws_done = caught_up is None or caught_up(counts)
+            if ws_done and time.monotonic() - last_event_at() >= quiet_s:
                 return Quiet(time.monotonic() - started, True, 0, 0, backend)
         else:
             backend = None

@@ -22,6 +22,7 @@ class Listener(threading.Thread):
         self.last_at = time.monotonic()
         self.error: str | None = None
         self.partially_filled: set[str] = set()  # order ids seen partially filled (cancel targets)
+        self.trade_seqs: dict[str, set[int]] = {}  # symbol -> TRADE_EXECUTED sequences received
         self.lock = threading.Lock()
 
     def run(self) -> None:
@@ -46,6 +47,8 @@ class Listener(threading.Thread):
                     with self.lock:
                         self.messages.append((text, msg))
                         data = msg.get("data") or {}
+                        if msg.get("type") == "TRADE_EXECUTED":
+                            self.trade_seqs.setdefault(data["symbol"], set()).add(int(data["sequence"]))
                         if msg.get("type") == "ORDER_FILLED" and data.get("status") == "partially_filled":
                             self.partially_filled.add(data["id"])
                         elif msg.get("type") in ("ORDER_FILLED", "ORDER_CANCELLED", "ORDER_EXPIRED"):
@@ -55,6 +58,11 @@ class Listener(threading.Thread):
                 self.error = f"connection closed by the server: {exc!r}"
         except Exception as exc:
             self.error = f"listener failed: {exc!r}"
+
+    def has_trades(self, counts: dict[str, int]) -> bool:
+        """Every trade 1..n of each stock has arrived (the WebSocket side has caught up)."""
+        with self.lock:
+            return all(len(self.trade_seqs.get(s, ())) >= n for s, n in counts.items())
 
     def mid_fill(self) -> list[str]:
         with self.lock:
