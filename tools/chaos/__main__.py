@@ -219,6 +219,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             violations += [str(v) for v in ws.violations]
         summary["conservation_and_ws_violations"] = len(violations)
+        summary["violations_by_rule"] = dict(Counter(v.split(":", 1)[0] for v in violations))
         summary["violations"] = violations[:200]
         return summary
     finally:
