@@ -11,7 +11,7 @@ export PYENV_VERSION ?= 3.11.7:3.12.1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint unit integration e2e check-template bench-engine clean
+.PHONY: run test lint unit integration e2e check-template bench-engine clean chaos check-conservation
 
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt functions/api/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,7 @@ reset: $(VENV)/.installed
 test: $(VENV)/.installed $(SAM_VENV)/.installed lint check-template
 	$(PY) -m pytest tests/unit tests/integration
 	$(PY) -m pytest tests/e2e tests/security
+	$(PY) -m pytest tests/chaos
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -57,6 +58,16 @@ integration: $(VENV)/.installed
 
 e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e tests/security
+
+# A chaos run: its own local stack with every fault at 3%, traders over HTTP and WebSocket, then the
+# conservation and WebSocket checks. ARGS="--orders 5000 --traders 30 --stocks 3 --seed 1 --faults ..."
+chaos: $(VENV)/.installed
+	$(PY) -m tools.chaos $(ARGS)
+
+# The money rules on a running local stack's table: MOTO_PORT=<port printed by make run>, or
+# ARGS="--endpoint http://127.0.0.1:<port>"
+check-conservation: $(VENV)/.installed
+	$(PY) -m tools.conservation $(ARGS)
 
 bench-engine: $(VENV)/.installed
 	$(PY) benchmarks/run_engine_bench.py $(ARGS)

@@ -62,6 +62,9 @@ class ExchangeStore:
                     "user_id": uid,
                     "available": starting_cash,
                     "reserved": 0,
+                    # the conservation ledger: total cash = sum(initial + deposited)
+                    "initial": starting_cash,
+                    "deposited": 0,
                     "updated_at": now,
                 },
                 condition="attribute_not_exists(pk)",
@@ -114,7 +117,7 @@ class ExchangeStore:
             item = self.table.update(
                 keys.user(user_id),
                 keys.CASH,
-                "ADD available :a SET updated_at = :t",
+                "ADD available :a, deposited :a SET updated_at = :t",  # deposited: the conservation ledger
                 condition="attribute_exists(pk)",
                 values={":a": amount, ":t": now},
                 return_new=True,
@@ -139,7 +142,8 @@ class ExchangeStore:
             item = self.table.update(
                 keys.user(user_id),
                 keys.holding_sk(symbol),
-                "ADD available :q, cost_basis :c SET user_id = :u, symbol = :s, updated_at = :t, "
+                "ADD available :q, cost_basis :c, granted :q SET user_id = :u, symbol = :s, updated_at = :t, "
+                # granted: the conservation ledger (shares of a stock = the sum of its grants)
                 "reserved = if_not_exists(reserved, :zero), realized_pnl = if_not_exists(realized_pnl, :zero)"
                 + mark,
                 values=values,
