@@ -19,6 +19,12 @@ tests/integration/test_moto_fidelity.py that fails on plain moto and passes here
 * ReceiveMessage computes every queue attribute once per message (retention check), and the
   server lists moto's package folder on disk for every request to find the service.
   -> read the retention period directly; list the folder once.
+* memory grows without bound in a long-running stack: every moto model object ever made (each SQS
+  message, each stream ShardIterator — the poller makes one per poll, 20 a second) is kept in a
+  class-level list for moto's dashboard, and every ShardIterator also in the streams backend
+  (~50 MB an hour when idle; a class trading for a week would need gigabytes).
+  -> no tracking list; the streams backend keeps the newest SHARD_ITERATORS_KEPT iterators (AWS
+  expires an iterator 15 minutes after it was issued; older ones are "expired" here too).
 * an UpdateItem that creates its item emits two stream records in moto (an INSERT of the bare key,
   then an INSERT of the whole item); AWS emits one.
   -> the bare-key write inside UpdateItem does not reach the stream.
@@ -48,6 +54,7 @@ def install() -> None:
     _one_record_per_update()
     _cheap_send_validation()
     _cheap_receive_and_dispatch()
+    _bounded_memory()
     _installed = True
 
 
@@ -240,3 +247,27 @@ def _cheap_receive_and_dispatch() -> None:
     )
     modules = frozenset(moto.backends.list_of_moto_modules())
     werkzeug_app.backends.list_of_moto_modules = lambda: modules  # type: ignore[attr-defined]
+
+
+SHARD_ITERATORS_KEPT = 1024
+
+
+def _bounded_memory() -> None:
+    from moto.core.common_models import BaseModel
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    BaseModel.__new__ = __new__  # type: ignore[assignment,method-assign]
+
+    original = DynamoDBStreamsBackend.get_records
+
+    def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+        result = original(self, iterator_arn, limit)
+        iterators = self.shard_iterators  # insertion-ordered: the oldest first
+        while len(iterators) > SHARD_ITERATORS_KEPT:
+            del iterators[next(iter(iterators))]
+        return result
+
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]

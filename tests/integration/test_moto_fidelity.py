@@ -232,6 +232,31 @@ def test_an_update_that_creates_an_item_is_one_stream_record(moto_endpoint: str)
     ]
 
 
+def test_polling_a_stream_does_not_grow_moto_s_memory(moto_endpoint: str) -> None:
+    from moto.dynamodbstreams.models import ShardIterator, dynamodbstreams_backends
+
+    # Given a table with a stream, polled as the local stream poller polls it
+    ddb = _client("dynamodb", moto_endpoint, retries={"max_attempts": 1})
+    streams = _client("dynamodbstreams", moto_endpoint)
+    arn = hash_table(ddb, "stream-memory", stream=True)
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    backend = dynamodbstreams_backends["123456789012"]["us-east-1"]
+    tracked_before = len(ShardIterator.instances_tracked)  # type: ignore[attr-defined]
+
+    # When it is polled 2,500 times (about two minutes of an idle local stack)
+    for _ in range(2_500):
+        iterator = streams.get_records(ShardIterator=iterator, Limit=100)["NextShardIterator"]
+
+    # Then moto keeps a bounded number of iterators, and no list of every one it ever made
+    assert len(backend.shard_iterators) <= moto_fidelity.SHARD_ITERATORS_KEPT
+    assert len(ShardIterator.instances_tracked) - tracked_before < 100  # type: ignore[attr-defined]
+    # and the newest iterator still works
+    streams.get_records(ShardIterator=iterator, Limit=1)
+
+
 def test_our_code_never_sends_exponents() -> None:
     # Given the adapter's serialiser (integers inside)
     from decimal import Decimal
