@@ -19,6 +19,7 @@ from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, Stock, StoredBook
 from exchange.ids import new_id, now_ms
 from exchange.usecases.matching import Matcher, MatcherStore, Message
+from tests.factories import limit_order
 from tests.integration.conftest import Exchange
 
 
@@ -131,27 +132,7 @@ def _symbol(b: Backend) -> str:
 
 def order(user: str, symbol: str, side: str, qty: int, price: int, **kw: Any) -> Order:
     now = now_ms()
-    buy = side == "buy"
-    return Order(
-        id=new_id(),
-        user_id=user,
-        symbol=symbol,
-        side=side,
-        order_type="limit",
-        tif="gtc",
-        quantity=qty,
-        filled_quantity=0,
-        remaining_quantity=qty,
-        status="pending",
-        created_at=now,
-        updated_at=now,
-        limit_price=price,
-        reservation_price=price if buy else None,
-        reserved_cash=price * qty if buy else 0,
-        reserved_quantity=0 if buy else qty,
-        pending_since=now,
-        **kw,
-    )
+    return limit_order(new_id(), user, symbol, side, qty, price, at=now, pending_since=now, **kw)
 
 
 def match(store: MatcherStore, *orders: Order) -> None:

@@ -12,31 +12,14 @@ from exchange.domain.batch import BatchCommit
 from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, Stock, StoredBook
 from exchange.usecases.matching import Matcher, Message
+from tests.factories import limit_order
 
 SYM = "ACME"
 
 
 def _order(oid: str, user: str, side: str, qty: int, price: int, status: str) -> Order:
-    buy = side == "buy"
-    return Order(
-        id=oid,
-        user_id=user,
-        symbol=SYM,
-        side=side,
-        order_type="limit",
-        tif="gtc",
-        quantity=qty,
-        filled_quantity=0,
-        remaining_quantity=qty,
-        status=status,
-        created_at=1,
-        updated_at=1,
-        limit_price=price,
-        reservation_price=price if buy else None,
-        reserved_cash=price * qty if buy else 0,
-        reserved_quantity=0 if buy else qty,
-        book_seq=None if status == "pending" else int(oid.removeprefix("s")) + 1,
-    )
+    book_seq = None if status == "pending" else int(oid.removeprefix("s")) + 1
+    return limit_order(oid, user, SYM, side, qty, price, status=status, book_seq=book_seq)
 
 
 def market(sellers: int) -> tuple[MemoryMatcherStore, Order]:

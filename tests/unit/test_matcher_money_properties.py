@@ -17,6 +17,7 @@ from exchange.domain.batch import BatchCommit
 from exchange.domain.errors import StaleState
 from exchange.domain.records import NON_FINAL, Holding, Order, Stock, StoredBook
 from exchange.usecases.matching import Matcher, Message
+from tests.factories import limit_order
 
 SYM, USERS, CASH, SHARES, REF = "PROP", 40, 2_000_000, 200, 1_000
 NOW = 1_764_590_400_000  # 2025-12-01 12:00 UTC: day orders are placed and taken on one trading day
@@ -63,25 +64,7 @@ def _place(store: MemoryMatcherStore, user: str, side: str, tif: str, qty: int, 
     cash, h = store.cash[user], store.holding_items.get((user, SYM), Holding(user, SYM))
     if (buy and cash.available < qty * price) or (not buy and h.available < qty):
         return None  # the api refuses it
-    o = Order(
-        id=f"o{next(_ids):06d}",
-        user_id=user,
-        symbol=SYM,
-        side=side,
-        order_type="limit",
-        tif=tif,
-        quantity=qty,
-        filled_quantity=0,
-        remaining_quantity=qty,
-        status="pending",
-        created_at=NOW,
-        updated_at=NOW,
-        limit_price=price,
-        reservation_price=price if buy else None,
-        reserved_cash=qty * price if buy else 0,
-        reserved_quantity=0 if buy else qty,
-        pending_since=1,
-    )
+    o = limit_order(f"o{next(_ids):06d}", user, SYM, side, qty, price, tif=tif, at=NOW, pending_since=1)
     if buy:
         cash.available, cash.reserved = cash.available - o.reserved_cash, cash.reserved + o.reserved_cash
     else:

@@ -9,6 +9,7 @@ from exchange.domain.engine import Cancelled, Fill, Rested
 from exchange.domain.records import Holding, Order, Stock, StoredBook
 from exchange.domain.settlement import Ledger, settle
 from exchange.domain.steps import OrderEvent, Step
+from tests.factories import limit_order
 
 SYM, NOW = "ACME", 1_700_000_000_000
 _ids = itertools.count(1)
@@ -17,29 +18,7 @@ _ids = itertools.count(1)
 def order(
     oid: str, user: str, side: str, qty: int, price: int, status: str = "open", tif: str = "gtc", **kw: object
 ) -> Order:
-    buy = side == "buy"
-    fields: dict[str, object] = {
-        "reservation_price": price if buy else None,
-        "reserved_cash": price * qty if buy else 0,
-        "reserved_quantity": 0 if buy else qty,
-    }
-    fields.update(kw)
-    return Order(
-        id=oid,
-        user_id=user,
-        symbol=SYM,
-        side=side,
-        order_type="limit",
-        tif=tif,
-        quantity=qty,
-        filled_quantity=0,
-        remaining_quantity=qty,
-        status=status,
-        created_at=1,
-        updated_at=1,
-        limit_price=price,
-        **fields,  # type: ignore[arg-type]
-    )
+    return limit_order(oid, user, SYM, side, qty, price, status=status, tif=tif, **kw)
 
 
 def ledger(orders: list[Order], holdings: list[Holding]) -> Ledger:
