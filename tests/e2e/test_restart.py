@@ -24,6 +24,8 @@ from local_stack.state_dir import StateDir
 from local_stack.template import ROOT
 from tests.conftest import bearer
 from tests.e2e.conftest import grant, place_order, settled, wait_until
+from tools.conservation import loader as conservation
+from tools.conservation import rules as conservation_rules
 
 ADMIN = {"email": "restart-admin@example.com", "password": "restart-admin-password"}
 PASSWORD = "correct horse battery"
@@ -36,18 +38,24 @@ class StackProcess:
     def __init__(self, state: Path, log: Path) -> None:
         self.state, self.log = state, log
         self.api_port, self.ws_port = free_port(), free_port()
+        self.moto_port = 0  # a fresh one per start (an orphaned moto may still hold the last)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    @property
+    def moto_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
     def start(self, **env: str) -> StackProcess:
+        self.moto_port = free_port()
         environ = {
             **os.environ,
             "API_PORT": str(self.api_port),
             "WS_PORT": str(self.ws_port),
-            "MOTO_PORT": "0",
+            "MOTO_PORT": str(self.moto_port),
             "LOCAL_STATE_DIR": str(self.state),
             "LOCAL_SCHEDULE_SECONDS": "3600",
             "ADMIN_EMAIL": ADMIN["email"],
@@ -327,6 +335,10 @@ def test_kill_9_mid_load_then_restart_loses_no_money_and_leaves_nothing_pending(
                 assert {lv["price"]: lv["quantity"] for lv in levels} == expected, (symbol, side)
             if book["bids"] and book["asks"]:
                 assert _cents(book["bids"][0]["price"]) < _cents(book["asks"][0]["price"])
+    # and the conservation checker, reading the stored state itself, finds nothing wrong
+    snapshot = conservation.load(stack_process.moto_endpoint)
+    assert len(snapshot.orders) == placed
+    assert [str(v) for v in conservation_rules.check(snapshot)] == []
 
 
 class _LostSend:
