@@ -27,16 +27,15 @@ from enum import Enum
 from typing import Any, Protocol
 
 from exchange import keys
+from exchange.adapters.contention import unavailable_when_busy
 from exchange.adapters.dynamo import (
     ConditionFailed,
     Item,
     Op,
     Table,
-    TransactionConflict,
     TransactionFailed,
     backoff_delay,
 )
-from exchange.domain.errors import TemporarilyUnavailable
 
 CLAIM_ATTEMPTS = 6  # rounds of read-slots-then-claim before contention itself refuses the attempt
 
@@ -98,27 +97,28 @@ def _family_item(family: Item) -> Item:
     return {"pk": keys.refresh_family(family["family_id"]), "sk": keys.REFRESH_FAMILY, **family}
 
 
+_busy = unavailable_when_busy("the session store is busy; try again")
+
+
 class AuthStore:
     def __init__(self, table_name: str, client: Any | None = None) -> None:
         self.table = Table(table_name, client)
 
     # ------------------------------------------------------------------ refresh families
+    @_busy
     def create_family(self, family: Item, token: Item) -> None:
         t = self.table.name
-        try:
-            self.table.transact(
-                [
-                    Op(
-                        "Put",
-                        t,
-                        item={**_family_item(family), "revoked": False},
-                        condition="attribute_not_exists(pk)",
-                    ),
-                    Op("Put", t, item=_token_item(token), condition="attribute_not_exists(pk)"),
-                ]
-            )
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable("the session store is busy; try again") from exc
+        self.table.transact(
+            [
+                Op(
+                    "Put",
+                    t,
+                    item={**_family_item(family), "revoked": False},
+                    condition="attribute_not_exists(pk)",
+                ),
+                Op("Put", t, item=_token_item(token), condition="attribute_not_exists(pk)"),
+            ]
+        )
 
     def token(self, token_hash: str) -> Item | None:
         return self.table.get(keys.refresh_token(token_hash), keys.REFRESH_TOKEN)
@@ -163,11 +163,9 @@ class AuthStore:
             raise
         return Rotation.ROTATED
 
+    @_busy
     def revoke_family(self, family_id: str, reason: str, now_ms: int) -> None:
-        try:
-            self._revoke(family_id, reason, now_ms)
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable("the session store is busy; try again") from exc
+        self._revoke(family_id, reason, now_ms)
 
     def _revoke(self, family_id: str, reason: str, now_ms: int) -> None:
         with contextlib.suppress(ConditionFailed):  # already gone (TTL): nothing left to revoke

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from exchange import keys
+from exchange.adapters.contention import unavailable_when_busy
 from exchange.adapters.dynamo import (
     ConditionFailed,
     Item,
@@ -24,11 +25,10 @@ from exchange.domain.errors import (
     InsufficientShares,
     NotFound,
     StaleState,
-    TemporarilyUnavailable,
 )
 from exchange.domain.records import NON_FINAL
 
-BUSY = "the account is busy with another change; try again"
+_busy = unavailable_when_busy("the account is busy with another change; try again")
 
 
 class ExchangeStore:
@@ -36,6 +36,7 @@ class ExchangeStore:
         self.table = Table(table_name, client)
 
     # ------------------------------------------------------------------ users
+    @_busy
     def create_user(self, profile: Item, starting_cash: int) -> None:
         """Email uniqueness, profile and cash account in one transaction."""
         uid, now = profile["id"], profile["created_at"]
@@ -72,8 +73,6 @@ class ExchangeStore:
         ]
         try:
             self.table.transact(ops)
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable(BUSY) from exc
         except TransactionFailed as exc:
             if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
                 raise Conflict("an account with this email exists", code="email_taken") from exc
@@ -112,21 +111,20 @@ class ExchangeStore:
             )
         )
 
+    @_busy
     def deposit(self, user_id: str, amount: int, now: int) -> Item:
-        try:
-            item = self.table.update(
-                keys.user(user_id),
-                keys.CASH,
-                "ADD available :a, deposited :a SET updated_at = :t",  # deposited: the conservation ledger
-                condition="attribute_exists(pk)",
-                values={":a": amount, ":t": now},
-                return_new=True,
-            )
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable(BUSY) from exc
+        item = self.table.update(
+            keys.user(user_id),
+            keys.CASH,
+            "ADD available :a, deposited :a SET updated_at = :t",  # deposited: the conservation ledger
+            condition="attribute_exists(pk)",
+            values={":a": amount, ":t": now},
+            return_new=True,
+        )
         assert item is not None
         return item
 
+    @_busy
     def grant(
         self, user_id: str, symbol: str, quantity: int, cost: int, now: int, mark_price: int | None
     ) -> Item:
@@ -138,23 +136,21 @@ class ExchangeStore:
         if mark_price is not None:
             values[":m"] = mark_price
             mark = ", mark_price = :m"
-        try:
-            item = self.table.update(
-                keys.user(user_id),
-                keys.holding_sk(symbol),
-                "ADD available :q, cost_basis :c, granted :q SET user_id = :u, symbol = :s, updated_at = :t, "
-                # granted: the conservation ledger (shares of a stock = the sum of its grants)
-                "reserved = if_not_exists(reserved, :zero), realized_pnl = if_not_exists(realized_pnl, :zero)"
-                + mark,
-                values=values,
-                return_new=True,
-            )
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable(BUSY) from exc
+        item = self.table.update(
+            keys.user(user_id),
+            keys.holding_sk(symbol),
+            "ADD available :q, cost_basis :c, granted :q SET user_id = :u, symbol = :s, updated_at = :t, "
+            # granted: the conservation ledger (shares of a stock = the sum of its grants)
+            "reserved = if_not_exists(reserved, :zero), realized_pnl = if_not_exists(realized_pnl, :zero)"
+            + mark,
+            values=values,
+            return_new=True,
+        )
         assert item is not None
         return item
 
     # ------------------------------------------------------------------ stocks
+    @_busy
     def create_stock(self, stock: Item, book: Item) -> None:
         t = self.table.name
         sym = stock["symbol"]
@@ -181,9 +177,9 @@ class ExchangeStore:
                     ),
                 ]
             )
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable(BUSY) from exc
         except TransactionFailed as exc:
+            if isinstance(exc, TransactionConflict):
+                raise
             raise Conflict(f"stock {sym} exists", code="stock_exists") from exc
 
     def stock(self, symbol: str) -> Item | None:
@@ -213,6 +209,7 @@ class ExchangeStore:
         ]
 
     # ------------------------------------------------------------------ orders (api)
+    @_busy
     def place_order(
         self, order: Item, *, cash_amount: int, share_quantity: int, mark_price: int | None = None
     ) -> None:
@@ -266,8 +263,6 @@ class ExchangeStore:
             )
         try:
             self.table.transact(ops)
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable(BUSY) from exc
         except TransactionFailed as exc:
             # the client_order_id first: a concurrent twin that took the id also took the funds, and
             # the contract answers a twin with the existing order whatever else would have failed
@@ -332,6 +327,7 @@ class ExchangeStore:
             start_key=start_key,
         )
 
+    @_busy
     def request_cancel(self, user_id: str, order_id: str, now: int) -> Item:
         """Mark a non-final order cancel_requested (idempotent); 404 / 409 otherwise. The order also
         joins the sparse pending index (a pending order keeps its original time there), so the
@@ -355,8 +351,6 @@ class ExchangeStore:
                 },
                 return_new=True,
             )
-        except TransactionConflict as exc:
-            raise TemporarilyUnavailable(BUSY) from exc
         except ConditionFailed as exc:
             if self.order(user_id, order_id) is None:
                 raise NotFound("no such order") from exc
