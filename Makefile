@@ -36,8 +36,9 @@ run: $(VENV)/.installed
 reset: $(VENV)/.installed
 	$(STATE_ENV) $(PY) -m local_stack reset
 
-# Two pytest processes: moto keeps its state per process, and the integration tier's mock_aws
-# resets it, so the tier that runs the local stack (e2e + security) gets a process of its own.
+# Three pytest processes: moto keeps its state per process, and the integration tier's mock_aws
+# resets it, so the tier that runs the local stack (e2e + security) gets a process of its own; the
+# short chaos run starts a stack of its own (with faults) as a child process.
 test: $(VENV)/.installed $(SAM_VENV)/.installed lint check-template
 	$(PY) -m pytest tests/unit tests/integration
 	$(PY) -m pytest tests/e2e tests/security
