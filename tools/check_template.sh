@@ -5,7 +5,7 @@
 #   3. sam build --cached --parallel              (no container; into .aws-sam/, gitignored)
 #   4. the built artifacts make sense             (layer has the exchange package and cp312 wheels, ...)
 #   5. the compiled engine in the layer == source (tools/check_compiled_engine.py, python3.12)
-#   6. the deploy rehearsal                       (tools/deploy_rehearsal.py: SAM -> CloudFormation -> moto)
+#   6. the deploy rehearsal                       (tools/deploy_rehearsal.py + rehearsal_facts.py: SAM -> CloudFormation -> moto)
 # Fails on the first error; prints one line per step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -112,7 +112,7 @@ step "compiled engine == source (python3.12)" "$LOG_DIR/compiled-engine.log" \
     python3.12 tools/check_compiled_engine.py .aws-sam/build/SharedLayer/python
 sed -n '1p' "$LOG_DIR/compiled-engine.log" | sed 's/^/    /'
 
-step "deploy rehearsal (moto CloudFormation)" "$LOG_DIR/rehearsal.log" "$VENV_PY" tools/deploy_rehearsal.py
+step "deploy rehearsal (moto CloudFormation)" "$LOG_DIR/rehearsal.log" "$VENV_PY" -m tools.deploy_rehearsal
 sed -n '1p' "$LOG_DIR/rehearsal.log" | sed 's/^/    /'
 
 echo "check-template: all ok ($((SECONDS - START)) s)"
