@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,3 +103,22 @@ def hash_table(ddb: Any, name: str, *, stream: bool = False) -> str | None:
         **extra,
     )["TableDescription"]
     return desc.get("LatestStreamArn")
+
+
+@contextmanager
+def moto_server(*, patched: bool = True) -> Iterator[str]:
+    """moto's server on a free loopback port, in this process (its backends can be inspected), with
+    the local stack's fidelity patches unless ``patched`` is False (the fidelity tests' --plain-moto)."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    from local_stack.stack import free_port
+
+    if patched:
+        moto_fidelity.install()
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -12,22 +12,14 @@ from typing import Any
 import boto3
 import pytest
 
-from local_stack import moto_fidelity
 from local_stack.event_sources import SqsPoller, StreamPoller, failure_sink
-from local_stack.stack import free_port
-from tests.integration.conftest import CREDS, hash_table
+from tests.integration.conftest import CREDS, hash_table, moto_server
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
-    moto_fidelity.install()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def _drive(poller: Any, until: Any, timeout: float = 15) -> None:

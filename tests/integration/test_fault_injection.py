@@ -20,15 +20,13 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local_stack import moto_fidelity
 from local_stack.event_sources import SqsPoller, StreamPoller
 from local_stack.faults import FAULT_NAMES, SQS_DUPLICATE, FaultRegistry
 from local_stack.lambda_runtime import FunctionCrashed
 from local_stack.stack import free_port
 from local_stack.template import ROOT
-from tests.integration.conftest import CREDS, hash_table
+from tests.integration.conftest import CREDS, hash_table, moto_server
 
 PASSWORD = "correct horse battery"
 
@@ -157,12 +155,8 @@ def test_x_forwarded_for_does_not_pick_the_login_throttle_bucket() -> None:
 # ---------------------------------------------------------------------- the SQS poller, on moto's server
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    moto_fidelity.install()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

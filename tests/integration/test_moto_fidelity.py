@@ -23,20 +23,13 @@ from local_stack import moto_fidelity
 from local_stack.event_sources import SqsPoller
 from local_stack.stack import _Server, free_port
 from local_stack.ws_gateway import WsGateway
-from tests.integration.conftest import CREDS, hash_table
+from tests.integration.conftest import CREDS, hash_table, moto_server
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint(plain_moto: bool) -> Iterator[str]:
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-
-    if not plain_moto:
-        moto_fidelity.install()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server(patched=not plain_moto) as url:
+        yield url
 
 
 def _client(service: str, endpoint: str, **config: Any) -> Any:
