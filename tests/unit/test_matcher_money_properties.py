@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import Phase, given, settings
@@ -97,6 +98,43 @@ def _check(store: MemoryMatcherStore) -> None:
     assert sorted(seq for _, seq in store.trades) == list(range(1, len(store.trades) + 1))
 
 
+def _run_flow(
+    store: MemoryMatcherStore,
+    ops: list[tuple[Any, ...]],
+    batch: int,
+    deliver: Callable[[list[Message]], None],
+) -> None:
+    """The api's side of a flow: place (reserving), redeliver, expire (the scheduler's sweep after the
+    close, also twice) and cancel, queued in order and delivered ``batch`` messages at a time."""
+    placed: list[Order] = []
+    queue: list[Message] = []
+    for op in ops:
+        if op[0] == "place":
+            _, who, side, tif, qty, price = op
+            # a resting order sits on its own side of REF; a sweep (0) reaches through the other
+            offset = price or -30
+            price = REF - offset if side == "buy" else REF + offset
+            o = _place(store, f"u{who}", side, tif, qty, price)
+            if o is not None:
+                placed.append(o)
+                queue.append(Message("new", SYM, o.id, o.user_id))
+        elif placed:
+            target = store.order_items[placed[op[1] % len(placed)].id]
+            if op[0] == "redeliver":
+                queue.append(Message("new", SYM, target.id, target.user_id))
+            elif op[0] == "expire":
+                if target.tif == "day":
+                    queue.append(Message("expire", SYM, target.id, target.user_id))
+            elif target.status in NON_FINAL:
+                store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
+                queue.append(Message("cancel", SYM, target.id, target.user_id))
+        while len(queue) >= batch:
+            deliver(queue[:batch])
+            del queue[:batch]
+    if queue:
+        deliver(queue)
+
+
 def _check_events(store: MemoryMatcherStore) -> None:
     """The committed events tell each order's story once, in order: ORDER_ACCEPTED, one
     ORDER_FILLED per fill (the order as of that fill), then a final event if it did not fill; the
@@ -133,33 +171,7 @@ def test_money_is_conserved_for_any_flow(
 ) -> None:
     store = _market()
     matcher = Matcher(store, clock=lambda: NOW)
-    placed: list[Order] = []
-    queue: list[Message] = []
-    for op in head + middle + tail:
-        if op[0] == "place":
-            _, who, side, tif, qty, price = op
-            # a resting order sits on its own side of REF; a sweep (0) reaches through the other
-            offset = price or -30
-            price = REF - offset if side == "buy" else REF + offset
-            o = _place(store, f"u{who}", side, tif, qty, price)
-            if o is not None:
-                placed.append(o)
-                queue.append(Message("new", SYM, o.id, o.user_id))
-        elif placed:
-            target = store.order_items[placed[op[1] % len(placed)].id]
-            if op[0] == "redeliver":
-                queue.append(Message("new", SYM, target.id, target.user_id))
-            elif op[0] == "expire":
-                if target.tif == "day":  # the scheduler's sweep, after the close (also twice)
-                    queue.append(Message("expire", SYM, target.id, target.user_id))
-            elif target.status in NON_FINAL:
-                store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
-                queue.append(Message("cancel", SYM, target.id, target.user_id))
-        while len(queue) >= batch:
-            matcher.process(SYM, queue[:batch])
-            del queue[:batch]
-    if queue:
-        matcher.process(SYM, queue)
+    _run_flow(store, head + middle + tail, batch, lambda messages: matcher.process(SYM, messages))
     _check(store)
     _check_events(store)
 
@@ -215,8 +227,6 @@ def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
     rnd = random.Random(seed)
     store = Unreliable(_market(), rnd, p_kill=0.2, p_lag=0.2)
     matcher = Matcher(store, clock=lambda: NOW, sleep=lambda _: None)
-    placed: list[Order] = []
-    queue: list[Message] = []
 
     def deliver(messages: list[Message]) -> None:
         nonlocal matcher
@@ -229,30 +239,7 @@ def test_money_is_conserved_when_the_matcher_dies_and_the_index_lags(
                     matcher = Matcher(store, clock=lambda: NOW, sleep=lambda _: None)  # a fresh container
         raise AssertionError("a batch never went through")
 
-    for op in head + middle + tail:
-        if op[0] == "place":
-            _, who, side, tif, qty, price = op
-            offset = price or -30
-            price = REF - offset if side == "buy" else REF + offset
-            o = _place(store, f"u{who}", side, tif, qty, price)
-            if o is not None:
-                placed.append(o)
-                queue.append(Message("new", SYM, o.id, o.user_id))
-        elif placed:
-            target = store.order_items[placed[op[1] % len(placed)].id]
-            if op[0] == "redeliver":
-                queue.append(Message("new", SYM, target.id, target.user_id))
-            elif op[0] == "expire":
-                if target.tif == "day":  # the scheduler's sweep, after the close (also twice)
-                    queue.append(Message("expire", SYM, target.id, target.user_id))
-            elif target.status in NON_FINAL:
-                store.order_items[target.id] = dataclasses.replace(target, cancel_requested=True)
-                queue.append(Message("cancel", SYM, target.id, target.user_id))
-        while len(queue) >= batch:
-            deliver(queue[:batch])
-            del queue[:batch]
-    if queue:
-        deliver(queue)
+    _run_flow(store, head + middle + tail, batch, deliver)
     _check(store)
     _check_events(store)
     for o in store.order_items.values():
