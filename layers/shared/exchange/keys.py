@@ -64,6 +64,21 @@ def seq_sk(seq: int) -> str:
 PENDING_SHARD = "PENDING"
 
 
+# ---------------------------------------------------------------- candles: a partition per stock and interval
+# sk = the interval's start (epoch ms, zero-padded), so a key range is a time range
+def candles(symbol: str, interval: str) -> str:
+    return f"CANDLES#{symbol}#{interval}"
+
+
+def backfilled_candles(symbol: str, interval: str) -> str:
+    """The candles of the trades a stock had before candles were kept (written once, then fixed)."""
+    return f"CANDLES0#{symbol}#{interval}"
+
+
+def candle_sk(start_ms: int) -> str:
+    return f"{start_ms:015d}"
+
+
 # ---------------------------------------------------------------- auth: refresh tokens, login failures
 # A refresh token is stored only as its SHA-256 (hex); its family (one login) carries the revocation flag.
 def refresh_token(token_hash: str) -> str:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from exchange.domain.candles import Candle
 from exchange.domain.money import change_percent, div_round_half_up, format_cents, format_optional
 from exchange.ids import iso_ms
 
@@ -158,4 +159,12 @@ def trade_view(t: dict[str, Any]) -> dict[str, Any]:
         "quantity": int(t["quantity"]),
         "aggressor_side": t["aggressor_side"],
         "executed_at": iso_ms(int(t["executed_at"])),
+    }
+
+
+def candle_view(c: Candle) -> dict[str, Any]:
+    return {
+        "start": iso_ms(c.start),
+        **{k: format_cents(getattr(c, k)) for k in ("open", "high", "low", "close")},
+        "volume": c.volume,
     }

@@ -198,15 +198,7 @@ class ExchangeStore:
     def trades(self, symbol: str, limit: int) -> list[Item]:
         return self.table.query("pk = :p", {":p": keys.trades(symbol)}, forward=False, limit=limit).items
 
-    def trades_between(self, symbol: str, from_ms: int, to_ms: int) -> list[Item]:
-        return [
-            t
-            for t in self.table.query_all(
-                "pk = :p",
-                {":p": keys.trades(symbol), ":a": from_ms, ":b": to_ms},
-                filter_expression="executed_at BETWEEN :a AND :b",
-            )
-        ]
+    # candles: adapters/candle_store.py (pre-aggregated by the matcher; never read from the trades)
 
     # ------------------------------------------------------------------ orders (api)
     @_busy

@@ -11,8 +11,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from exchange import keys
+from exchange.adapters.candle_store import candle_from_item, candle_key, candle_op
 from exchange.adapters.dynamo import Item, Op, Table, TransactionFailed
 from exchange.domain.batch import BatchCommit, BookWrite, HoldingWrite, OrderWrite, StockWrite
+from exchange.domain.candles import CandleKey
 from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, OrderFill, Stock, StoredBook, Trade
 from exchange.usecases.matching.port import Counterparties, Loaded
@@ -72,6 +74,7 @@ def stock_from_item(item: Item) -> Stock:
         low=item.get("low"),
         volume=int(item.get("volume", 0)),
         updated_at=int(item.get("updated_at", 0)),
+        candles_from=item.get("candles_from"),
     )
 
 
@@ -166,14 +169,20 @@ class DynamoMatcherStore:
         return [order_from_item(i) for i in items]
 
     def counterparties(
-        self, symbol: str, makers: Sequence[tuple[str, str]], user_ids: Sequence[str]
+        self,
+        symbol: str,
+        makers: Sequence[tuple[str, str]],
+        user_ids: Sequence[str],
+        candles: Sequence[CandleKey] = (),
     ) -> Counterparties:
         order_keys = [(keys.user(u), keys.order_sk(o)) for u, o in makers]
         holding_keys = {u: (keys.user(u), keys.holding_sk(symbol)) for u in user_ids}
-        found = self.table.get_many([*order_keys, *holding_keys.values()])
+        candle_keys = {ck: candle_key(symbol, *ck) for ck in candles}
+        found = self.table.get_many([*order_keys, *holding_keys.values(), *candle_keys.values()])
         return Counterparties(
             {item["id"]: order_from_item(item) for k in order_keys if (item := found.get(k))},
             {u: holding_from_item(u, symbol, found.get(k)) for u, k in holding_keys.items()},
+            {ck: candle_from_item(item) for ck, k in candle_keys.items() if (item := found.get(k))},
         )
 
     def commit(self, batch: BatchCommit) -> None:
@@ -217,6 +226,7 @@ class DynamoMatcherStore:
                 )
             )
         ops += [self._holding_op(h, now) for h in c.holdings.values()]
+        ops += [candle_op(t, w) for w in c.candles]
         return ops
 
     def _stock_op(self, symbol: str, s: StockWrite) -> Op:

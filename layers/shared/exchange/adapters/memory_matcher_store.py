@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exchange.domain.batch import BatchCommit, BookWrite
+from exchange.domain.candles import Candle, CandleKey
 from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, OrderFill, Stock, StoredBook, Trade
 from exchange.usecases.matching.port import Counterparties, Loaded
@@ -30,6 +31,7 @@ class MemoryMatcherStore:
     trades: dict[tuple[str, int], Trade] = field(default_factory=dict)
     fills: dict[tuple[str, str, int], OrderFill] = field(default_factory=dict)
     mark_prices: dict[tuple[str, str], int] = field(default_factory=dict)
+    candles: dict[tuple[str, str, int], Candle] = field(default_factory=dict)  # (symbol, interval, start)
     written_books: list[BookWrite] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -43,10 +45,15 @@ class MemoryMatcherStore:
         return [dataclasses.replace(o) for o in sorted(resting, key=lambda o: o.book_seq or 0)]
 
     def counterparties(
-        self, symbol: str, makers: Sequence[tuple[str, str]], user_ids: Sequence[str]
+        self,
+        symbol: str,
+        makers: Sequence[tuple[str, str]],
+        user_ids: Sequence[str],
+        candles: Sequence[CandleKey] = (),
     ) -> Counterparties:
         holdings = {u: self.holding_items.get((u, symbol), Holding(u, symbol)) for u in user_ids}
-        return Counterparties(self._orders(makers), holdings)
+        found = {k: c for k in candles if (c := self.candles.get((symbol, *k))) is not None}
+        return Counterparties(self._orders(makers), holdings, found)
 
     def _orders(self, refs: Sequence[tuple[str, str]]) -> dict[str, Order]:
         found = (self.order_items.get(oid) for user, oid in refs)
@@ -87,6 +94,10 @@ class MemoryMatcherStore:
                 current is None or not exists or current.cost_basis != h.expected_cost_basis
             ):
                 failed.append(f"holding {uid} cost basis")
+        for cw in c.candles:
+            stored_candle = self.candles.get((cw.symbol, cw.candle.interval, cw.candle.start))
+            if (stored_candle.last_seq if stored_candle else None) != cw.expected_last_seq:
+                failed.append(f"candle {cw.candle.interval}@{cw.candle.start}")
         return failed
 
     def _apply(self, c: BatchCommit) -> None:
@@ -117,3 +128,4 @@ class MemoryMatcherStore:
             )
             if h.mark_price is not None:
                 self.mark_prices[(uid, h.symbol)] = h.mark_price
+        self.candles.update({(w.symbol, w.candle.interval, w.candle.start): w.candle for w in c.candles})

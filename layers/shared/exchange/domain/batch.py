@@ -6,17 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from exchange.domain.candles import Candle
 from exchange.domain.engine import Fill
 from exchange.domain.records import Level, Order, OrderFill, Trade
 
 MAX_OPS = 100  # DynamoDB's limit of one TransactWriteItems
 
 
-def op_count(*, orders: int, fills: int, trades: int, cash: int, holdings: int, stock: bool) -> int:
+def op_count(
+    *, orders: int, fills: int, trades: int, cash: int, holdings: int, stock: bool, candles: int = 0
+) -> int:
     """The operations of one commit: its BOOK item, the STOCK item if it changed, then one per
-    order, fill, trade, cash account and holding written. The only formula: the settlement uses
+    order, fill, trade, cash account, holding and candle written (a commit's trades share one
+    instant, so it writes at most one candle per interval). The only formula: the settlement uses
     it to cut commits, the adapter checks the transaction it builds against it."""
-    return 1 + int(stock) + orders + fills + trades + cash + holdings
+    return 1 + int(stock) + orders + fills + trades + cash + holdings + candles
 
 
 @dataclass
@@ -63,6 +67,16 @@ class BookWrite:
 
 
 @dataclass
+class CandleWrite:
+    """The new state of one candle, conditional on the one it was computed from (None: the
+    interval had no candle)."""
+
+    symbol: str
+    candle: Candle
+    expected_last_seq: int | None
+
+
+@dataclass
 class StockWrite:
     day: str
     open: int
@@ -72,6 +86,7 @@ class StockWrite:
     last_price: int
     trade_seq: int
     updated_at: int
+    candles_from: int  # the first trade sequence aggregated into candles (1 but for older stocks)
 
 
 @dataclass
@@ -85,6 +100,7 @@ class BatchCommit:
     trades: list[Trade] = field(default_factory=list)
     cash: dict[str, CashDelta] = field(default_factory=dict)
     holdings: dict[str, HoldingWrite] = field(default_factory=dict)  # user id -> this stock's holding
+    candles: list[CandleWrite] = field(default_factory=list)
 
     def op_count(self) -> int:
         return op_count(
@@ -94,6 +110,7 @@ class BatchCommit:
             cash=len(self.cash),
             holdings=len(self.holdings),
             stock=self.stock is not None,
+            candles=len(self.candles),
         )
 
 

@@ -103,6 +103,7 @@ class Stock:
     low: int | None = None
     volume: int = 0
     updated_at: int = 0
+    candles_from: int | None = None  # the first trade aggregated into candles (None: none yet)
 
 
 Level = list[int]  # [price, total quantity, order count]

@@ -18,6 +18,7 @@ from exchange.domain.batch import (
     MAX_OPS,
     BatchCommit,
     BookWrite,
+    CandleWrite,
     CashDelta,
     HoldingWrite,
     OrderWrite,
@@ -25,6 +26,7 @@ from exchange.domain.batch import (
     after_fills,
     op_count,
 )
+from exchange.domain.candles import Candle, CandleKey, TradePoint, add_trade, keys_at
 from exchange.domain.engine import Cancelled, Fill, Rested
 from exchange.domain.errors import StaleState
 from exchange.domain.money import div_round_half_up
@@ -33,7 +35,8 @@ from exchange.domain.steps import BookEvent, Event, Levels, OrderEvent, Step, Tr
 
 RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)  # may be in the engine's book
 # cut a commit at a message boundary once it holds this many operations: the next message's first
-# fill (at most 10 operations) then always fits, so a commit never ends before an order's first fill
+# fill (at most 14 operations: the stock, a candle per interval, the trade, two orders, fills, cash
+# accounts and holdings) then always fits, so a commit never ends before an order's first fill
 FLUSH_AT_OPS = 60
 
 
@@ -88,7 +91,9 @@ class Ledger:
         now: int,
         trading_day: str,
         new_id: Callable[[], str],
+        candles: dict[CandleKey, Candle] | None = None,
     ) -> None:
+        """``candles``: the stored candles of the keys ``keys_at(now)`` (those absent: none yet)."""
         self.symbol, self.now, self.today, self._new_id = stock.symbol, now, trading_day, new_id
         self.stock = dataclasses.replace(stock)
         self.orders = {oid: dataclasses.replace(o) for oid, o in orders.items()}
@@ -99,6 +104,8 @@ class Ledger:
         self._levels: Levels = (book.bids, book.asks)
         self.in_flight: str | None = None  # the order whose fills are being applied
         self._in_flight_since = now
+        self._candles: dict[CandleKey, Candle] = dict(candles or {})
+        self._candle_base = {k: c.last_seq for k, c in self._candles.items()}  # as read or written
         self._reset()
 
     def _reset(self) -> None:
@@ -107,6 +114,7 @@ class Ledger:
         self._trades: list[Trade] = []
         self._cash: dict[str, CashDelta] = {}
         self._changed_holdings: dict[str, None] = {}
+        self._changed_candles: dict[CandleKey, None] = {}
         self._events: list[Event] = []
         self._stock_changed = False
 
@@ -121,6 +129,7 @@ class Ledger:
             cash=len(self._cash.keys() | set(users)),
             holdings=len(self._changed_holdings.keys() | set(users)),
             stock=self._stock_changed or fills > 0,
+            candles=len(self._changed_candles.keys() | (set(keys_at(self.now)) if fills else set())),
         )
 
     @property
@@ -165,6 +174,7 @@ class Ledger:
         self._settle_buyer(buy, price, qty)
         self._settle_seller(sell, price, qty)
         self._stock_trade(price, qty, seq)
+        self._candle_trade(TradePoint(seq, self.now, price, qty))
         self._trades.append(trade)
         self._events.append(TradeEvent(trade))
         for order, liquidity in ((maker, "maker"), (taker, "taker")):
@@ -255,7 +265,14 @@ class Ledger:
         s.low = min(s.low or price, price)
         s.volume += qty
         s.last_price, s.trade_seq, s.updated_at = price, seq, self.now
+        if s.candles_from is None:  # a stock that traded before candles were kept: from this trade on
+            s.candles_from = seq
         self._stock_changed = True
+
+    def _candle_trade(self, t: TradePoint) -> None:
+        for key in keys_at(t.executed_at):
+            self._candles[key] = add_trade(self._candles.get(key), key[0], t)
+            self._changed_candles[key] = None
 
     def _move_cash(self, user_id: str, *, available: int = 0, reserved: int = 0) -> None:
         d = self._cash.setdefault(user_id, CashDelta())
@@ -292,10 +309,9 @@ class Ledger:
         )
         s = self.stock
         if self._stock_changed:
-            assert s.day and s.open and s.high and s.low and s.last_price
-            batch.stock = StockWrite(
-                s.day, s.open, s.high, s.low, s.volume, s.last_price, s.trade_seq, s.updated_at
-            )
+            assert s.day and s.open and s.high and s.low and s.last_price and s.candles_from
+            day = (s.day, s.open, s.high, s.low, s.volume, s.last_price, s.trade_seq, s.updated_at)
+            batch.stock = StockWrite(*day, s.candles_from)
         for oid in self._touched:
             status, filled, cancel_requested = self._expected[oid]
             batch.orders[oid] = OrderWrite(self._written_order(oid), status, filled, cancel_requested)
@@ -312,6 +328,8 @@ class Ledger:
                 expected_cost_basis=h.base.cost_basis if h.base.exists else None,
                 mark_price=s.last_price,
             )
+        base, changed = self._candle_base, self._changed_candles
+        batch.candles = [CandleWrite(self.symbol, self._candles[k], base.get(k)) for k in changed]
         self._committed(batch, levels)
         return Commit(batch, events)
 
@@ -333,6 +351,8 @@ class Ledger:
             self._expected[oid] = (w.order.status, w.order.filled_quantity, w.order.cancel_requested)
         for uid in batch.holdings:
             self._holdings[uid] = _Holding.of(self._holdings[uid].written())
+        for cw in batch.candles:
+            self._candle_base[(cw.candle.interval, cw.candle.start)] = cw.candle.last_seq
         self._reset()
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from exchange.adapters.candle_store import CandleStore
 from exchange.adapters.exchange_store import ExchangeStore
-from exchange.domain.errors import UnknownSymbol
-from exchange.domain.money import format_cents
-from exchange.ids import iso_ms, now_ms, trading_day
-from exchange.views import book_view, stock_view, trade_view
-
-INTERVAL_MS = {"1m": 60_000, "5m": 300_000, "1h": 3_600_000, "1d": 86_400_000}
+from exchange.domain.candles import INTERVALS, combine, from_trades, window
+from exchange.domain.errors import TemporarilyUnavailable, UnknownSymbol
+from exchange.ids import now_ms, trading_day
+from exchange.observability import logger
+from exchange.views import book_view, candle_view, stock_view, trade_view
 
 
 @dataclass
@@ -50,34 +51,52 @@ class Market:
     def candles(
         self, symbol: str, interval: str, from_ms: int | None, to_ms: int | None
     ) -> list[dict[str, Any]]:
-        self._stock(symbol)
-        step = INTERVAL_MS[interval]
+        """The whole candles of the intervals that overlap [from, to] and had trades, oldest first,
+        read from the candles the matcher keeps (never from the trades): O(candles returned)."""
+        stock = self._stock(symbol)
+        step = INTERVALS[interval]
         to_ms = to_ms if to_ms is not None else now_ms()
         from_ms = from_ms if from_ms is not None else to_ms - 100 * step
-        buckets: dict[int, dict[str, Any]] = {}
-        for t in sorted(self.store.trades_between(symbol, from_ms, to_ms), key=lambda t: int(t["seq"])):
-            start = int(t["executed_at"]) // step * step
-            price, qty = int(t["price"]), int(t["quantity"])
-            c = buckets.get(start)
-            if c is None:
-                buckets[start] = {
-                    "start": start,
-                    "open": price,
-                    "high": price,
-                    "low": price,
-                    "close": price,
-                    "volume": qty,
-                }
-            else:
-                c["high"] = max(c["high"], price)
-                c["low"] = min(c["low"], price)
-                c["close"] = price
-                c["volume"] += qty
-        return [
-            {
-                "start": iso_ms(c["start"]),
-                **{k: format_cents(c[k]) for k in ("open", "high", "low", "close")},
-                "volume": c["volume"],
-            }
-            for _, c in sorted(buckets.items())
-        ]
+        span = window(interval, from_ms, to_ms)
+        if span is None:
+            return []
+        store = self.candle_store
+        backfilled = ensure_backfilled(store, symbol, stock, reread=self.store.stock)
+        found = store.candles(symbol, interval, *span)
+        if backfilled:
+            found = combine(store.candles(symbol, interval, *span, backfilled=True), found)
+        return [candle_view(c) for c in found]
+
+    @property
+    def candle_store(self) -> CandleStore:
+        return CandleStore(self.store.table)
+
+
+BACKFILL_ROUNDS = 3
+
+
+def backfilled_through(stock: dict[str, Any]) -> tuple[int, int]:
+    """(the last trade the matcher did not aggregate into candles, the last one backfilled)."""
+    first = stock.get("candles_from")
+    older = int(first) - 1 if first is not None else int(stock.get("trade_seq", 0))
+    return older, int(stock.get("candles_backfilled", 0))
+
+
+def ensure_backfilled(
+    store: CandleStore, symbol: str, stock: dict[str, Any], reread: Callable[[str], dict[str, Any] | None]
+) -> int:
+    """A stock that traded before the matcher kept candles gets the candles of those trades once
+    (their own partition: they never change, so the matcher's candles are never rewritten); returns
+    the last trade they hold (0: none). Safe to run twice or at once."""
+    older, done = backfilled_through(stock)
+    for _ in range(BACKFILL_ROUNDS):
+        if older <= done:
+            return done
+        trades = store.trades_through(symbol, older)
+        for interval in INTERVALS:
+            store.put_backfilled(symbol, from_trades(trades, interval))
+        if store.mark_backfilled(symbol, older):
+            logger.info("candles backfilled", symbol=symbol, trades=len(trades), through_seq=older)
+            return older
+        older, done = backfilled_through(reread(symbol) or {})
+    raise TemporarilyUnavailable("the stock's candles are being prepared; try again")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from exchange.domain.candles import keys_at
 from exchange.domain.engine import BUY, SELL, Fill, OrderBook
 from exchange.domain.errors import StaleState
 from exchange.domain.money import format_cents
@@ -107,7 +108,11 @@ class Matcher:
         fills = [ev for step in steps for ev in step.events if isinstance(ev, Fill)]
         makers = {ev.maker_id: ev.maker_user_id for ev in fills if ev.maker_id not in orders}
         users = {orders[s.order_id].user_id for s in steps} | {ev.maker_user_id for ev in fills}
-        found = self.store.counterparties(symbol, [(u, oid) for oid, u in makers.items()], sorted(users))
+        # (the candles a trade now goes into: every trade of the batch executes at ``now``)
+        candles = keys_at(now) if fills else []
+        found = self.store.counterparties(
+            symbol, [(u, oid) for oid, u in makers.items()], sorted(users), candles
+        )
         missing = makers.keys() - found.orders.keys()
         if missing:
             raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
@@ -120,7 +125,7 @@ class Matcher:
             expiries = [Message("expire", symbol, m, orders[m].user_id) for m in closed]
             return self._process(symbol, expiries + messages)
         # settle (pure)
-        ledger = Ledger(stock, stored, orders, found.holdings, now, today, new_id)
+        ledger = Ledger(stock, stored, orders, found.holdings, now, today, new_id, found.candles)
         # write
         for commit in settle(ledger, steps):
             commit.batch.book.events = [event_view(symbol, e) for e in commit.events]

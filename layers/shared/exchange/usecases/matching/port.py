@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from exchange.domain.batch import BatchCommit
+from exchange.domain.candles import Candle, CandleKey
 from exchange.domain.records import Holding, Order, Stock, StoredBook
 
 
@@ -23,6 +24,7 @@ class Loaded:
 class Counterparties:
     orders: dict[str, Order] = field(default_factory=dict)  # the makers found, by id
     holdings: dict[str, Holding] = field(default_factory=dict)  # every user asked for
+    candles: dict[CandleKey, Candle] = field(default_factory=dict)  # the candles asked for that exist
 
 
 class MatcherStore(Protocol):
@@ -34,10 +36,15 @@ class MatcherStore(Protocol):
         """The orders resting in the stock's book, in arrival sequence (an index: may lag)."""
 
     def counterparties(
-        self, symbol: str, makers: Sequence[tuple[str, str]], user_ids: Sequence[str]
+        self,
+        symbol: str,
+        makers: Sequence[tuple[str, str]],
+        user_ids: Sequence[str],
+        candles: Sequence[CandleKey] = (),
     ) -> Counterparties:
-        """The (user_id, order_id) maker orders and the users' holdings of the stock (``exists``
-        False where there is none), in one strongly consistent read."""
+        """The (user_id, order_id) maker orders, the users' holdings of the stock (``exists``
+        False where there is none) and the stock's ``candles`` (those that exist), in one strongly
+        consistent read."""
 
     def commit(self, batch: BatchCommit) -> None:
         """Write the batch in one transaction, conditional on what it was computed from; raises
