@@ -15,6 +15,7 @@ import pytest
 from exchange.adapters.matcher_store import DynamoMatcherStore, order_to_item
 from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
 from exchange.domain.batch import BatchCommit
+from exchange.domain.candles import keys_at
 from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, Stock, StoredBook
 from exchange.ids import new_id, now_ms
@@ -269,3 +270,35 @@ def test_a_new_holding_is_created_once(backend: Backend) -> None:
     with pytest.raises(StaleState):
         backend.store.commit(batch)
     assert backend.holding(buyer, sym) == Holding(buyer, sym, 1, 0, 100, 0, exists=True)
+
+
+def test_candles_are_written_with_the_trades_and_a_stale_one_refuses_the_batch(backend: Backend) -> None:
+    # Given a trade of 3 @ 100.00, and a second batch (2 @ 100.00) held back
+    sym = _symbol(backend)
+    seller, buyer = backend.user(0, sym, shares=5), backend.user(1_000_000, sym)
+    ask = order(seller, sym, "sell", 5, 10_000)
+    backend.place(ask)
+    match(backend.store, ask)
+    bid = order(buyer, sym, "buy", 3, 10_000)
+    backend.place(bid)
+    match(backend.store, bid)
+    at = backend.store.load(sym, []).stock.updated_at
+    read = backend.store.counterparties(sym, [], [], keys_at(at)).candles
+    assert {k: (c.open, c.close, c.volume, c.first_seq, c.last_seq) for k, c in read.items()} == {
+        k: (10_000, 10_000, 3, 1, 1) for k in keys_at(at)
+    }
+    second = order(buyer, sym, "buy", 2, 10_000)
+    backend.place(second)
+    with held_back(backend.store) as held:
+        match(backend.store, second)
+    (batch,) = held
+    assert len(batch.candles) == 4 and {w.expected_last_seq for w in batch.candles} <= {1, None}  # None: new
+
+    # When it is written as if computed from another state of its candles
+    batch.candles = [dataclasses.replace(w, expected_last_seq=7) for w in batch.candles]
+    with pytest.raises(StaleState):
+        backend.store.commit(batch)
+
+    # Then nothing of it was written
+    assert backend.trades(sym) == 1
+    assert backend.store.counterparties(sym, [], [], keys_at(at)).candles == read
