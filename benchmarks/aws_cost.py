@@ -38,6 +38,7 @@ ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_SERVICE_NAME": "exchange",
+    "POWERTOOLS_METRICS_NAMESPACE": "ExchangeSimulator",
     "POWERTOOLS_LOG_LEVEL": "ERROR",
 }
 
@@ -161,9 +162,15 @@ class Stack:
         u = self.meter.usage
         u.rest_requests += 1
         u.lambda_invocations["api"] += 1
-        resp = self.fns["ApiFunction"].invoke(event)
+        resp = self._invoke("ApiFunction", event)
         assert resp["statusCode"] < 300, resp
         return json.loads(resp["body"])  # type: ignore[no-any-return]
+
+    def _invoke(self, name: str, event: dict[str, Any]) -> Any:
+        try:
+            return self.fns[name].invoke(event)
+        finally:
+            self.fns[name].module.metrics.clear_metrics()  # Powertools would print them every 100
 
     def drain(self) -> None:
         """What the two event source mappings do until nothing is left: SQS batches to the matcher,
@@ -195,7 +202,7 @@ class Stack:
             for m in msgs
         ]
         self.meter.usage.lambda_invocations["matcher"] += 1
-        result = self.fns["MatcherFunction"].invoke({"Records": records})
+        result = self._invoke("MatcherFunction", {"Records": records})
         assert not result["batchItemFailures"], result
         self.sqs.delete_message_batch(
             QueueUrl=self.queue,
@@ -211,7 +218,7 @@ class Stack:
         u = self.meter.usage
         u.stream_reads += 1  # GetRecords by the event source mapping (free for Lambda triggers)
         u.lambda_invocations["notifier"] += 1
-        result = self.fns["NotifierFunction"].invoke({"Records": records})
+        result = self._invoke("NotifierFunction", {"Records": records})
         assert not result["batchItemFailures"], result
         return len(records)
 
@@ -283,6 +290,11 @@ def scenario(stack: Stack, name: str, deep: int, watchers: int) -> Any:
 
         def act() -> None:
             stack.order(buyer, symbol, "buy", 10, 10_004)
+    elif name == "10 resting, 1 batch":
+
+        def act() -> None:
+            for i in range(BATCH):
+                stack.order(buyer, symbol, "buy", 1, 9_500 - i)
     else:  # cancel
         resting = stack.order(buyer, symbol, "buy", 10, 9_500)
         stack.drain()
@@ -296,7 +308,22 @@ def scenario(stack: Stack, name: str, deep: int, watchers: int) -> Any:
     act()
     stack.drain()
     stack.meter.active = False
-    return stack.meter.reset()
+    used = stack.meter.reset()
+    return per_order(used, BATCH) if name.startswith(f"{BATCH} ") else used
+
+
+BATCH = 10  # the matcher's SQS BatchSize: under load a batch carries up to 10 orders of a stock
+
+
+def per_order(u: Any, n: int) -> Any:
+    """One order's share of a scenario that placed ``n``."""
+    for name in ("wru", "gsi_wru", "rru", "stream_reads", "sqs", "rest_requests", "ws_messages", "book_wru"):
+        setattr(u, name, getattr(u, name) / n)
+    for counter in (u.lambda_invocations, u.calls, u.by_item):
+        for k in counter:
+            counter[k] /= n
+    u.orders = n
+    return u
 
 
 def main() -> None:
@@ -317,7 +344,13 @@ def main() -> None:
         stack = Stack(args)
         results = []
         for deep in [0] + ([args.deep] if args.deep else []):
-            for name in ("resting limit", "cross, 1 fill", "sweep, 5 levels", "cancel"):
+            for name in (
+                "resting limit",
+                "cross, 1 fill",
+                "sweep, 5 levels",
+                "cancel",
+                f"{BATCH} resting, 1 batch",
+            ):
                 results.append((name, deep, scenario(stack, name, deep, args.watchers)))
         report(results, stack.ms, PRICES, SOURCES, args)
 

@@ -22,7 +22,6 @@ Capacity (on-demand pricing page and the developer guide):
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -84,17 +83,18 @@ class Usage:
     wru: float = 0.0
     gsi_wru: float = 0.0
     rru: float = 0.0
-    stream_reads: int = 0  # GetRecords (free when Lambda reads)
-    sqs: int = 0  # requests, 64 KB chunks
+    stream_reads: float = 0  # GetRecords (free when Lambda reads)
+    sqs: float = 0  # requests, 64 KB chunks
     lambda_invocations: Counter[str] = field(default_factory=Counter)
-    rest_requests: int = 0
-    ws_messages: int = 0  # 32 KB chunks
+    rest_requests: float = 0
+    ws_messages: float = 0  # 32 KB chunks
     ws_bytes: int = 0
     calls: Counter[str] = field(default_factory=Counter)  # service.Operation -> n
     by_item: Counter[str] = field(default_factory=Counter)  # item kind -> WRU (table writes)
     writes: list[tuple[str, str, int, int, int]] = field(default_factory=list)  # op, kind, old, new, wru
     book_sizes: list[int] = field(default_factory=list)  # BOOK item bytes after each write
     book_wru: float = 0.0
+    orders: int = 1  # the units are per order: divided by this many orders placed together
     book_items: list[tuple[Any, Any]] = field(default_factory=list)  # BOOK (before, after), typed
 
 
@@ -156,7 +156,6 @@ class Meter:
         self.active = False
         self.probe = boto3.session.Session().client("dynamodb", region_name="us-east-1")
         self._tables: dict[str, tuple[tuple[str, ...], list[Index]]] = {}
-        self.timings: Counter[str] = Counter()
         session = boto3._get_default_session()
         session.events.register("before-parameter-build", self._before)
         session.events.register("after-call", self._after)
@@ -218,14 +217,14 @@ class Meter:
         if not self.active:
             return
         service = model.service_model.service_name
-        context["cost_start"] = time.perf_counter()
+        context["cost_metered"] = True
         context["cost_params"] = dict(params)
         if service == "dynamodb":
             targets = self._write_targets(model.name, params)
             context["cost_writes"] = [(t, k, m, self._read(t, k)) for t, k, m in targets]
 
     def _after(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        if not self.active or "cost_start" not in context:
+        if not self.active or "cost_metered" not in context:
             return
         service, op = model.service_model.service_name, model.name
         u = self.usage

@@ -38,23 +38,32 @@ def test_a_deep_book_after_a_sweep_is_a_small_item_that_reads_back_the_same(exch
             symbol, [Message("new", symbol, o["id"], maker) for o in resting[start : start + 10]]
         )
 
+    def book_bytes() -> int:
+        raw = boto3.client("dynamodb").get_item(
+            TableName="ExchangeTable",
+            Key={"pk": {"S": keys.stock(symbol)}, "sk": {"S": keys.BOOK}},
+            ConsistentRead=True,
+        )["Item"]
+        return item_size(raw)
+
+    # When one more order comes to rest, alone in its batch
+    rest = _place(ex, taker, symbol, "buy", 1, 8_000)
+    ex.matcher.process(symbol, [Message("new", symbol, rest["id"], taker)])
+    # Then the BOOK item, sized by DynamoDB's rules, is at most 1 KB: 2 transactional write units
+    # (as JSON text: 3.9 KB, and 8.5 KB for the batch of 10 before it: 18 units for this write)
+    assert book_bytes() <= 1024, book_bytes()
+
     # When a buy sweeps the 5 levels in one batch
     buy = _place(ex, taker, symbol, "buy", 10, 10_004)
     ex.matcher.process(symbol, [Message("new", symbol, buy["id"], taker)])
 
-    # Then the BOOK item, sized by DynamoDB's rules, is at most 2 KB (4 transactional write units;
-    # as JSON text it was 11.7 KB: 24 units)
-    raw = boto3.client("dynamodb").get_item(
-        TableName="ExchangeTable",
-        Key={"pk": {"S": keys.stock(symbol)}, "sk": {"S": keys.BOOK}},
-        ConsistentRead=True,
-    )["Item"]
-    assert item_size(raw) <= 2048, item_size(raw)
+    # Then the BOOK item is at most 2 KB (4 units; as JSON text it was 11.7 KB: 24 units)
+    assert book_bytes() <= 2048, book_bytes()
     # and it holds the whole snapshot and the batch's events: accepted, 5 trades, 10 fills, the book
     item = ex.store.book(symbol)
     assert item is not None
     bids, asks = book_codec.levels(item)
-    assert (len(bids), len(asks)) == (100, 100)
+    assert (len(bids), len(asks)) == (100, 100)  # the 101st bid (80.00) is not in the snapshot
     assert bids[0] == [9_000, 1, 1] and asks[0] == [10_100, 1, 1]
     assert book_from_item(item).bids == bids
     types = [e["type"] for e in book_codec.events(item)]
