@@ -60,8 +60,14 @@ PRICES = {
     "ws_message": 1.00e-6,
 }
 SOURCES = (
-    "prices: us-east-1 on-demand list prices as found 2026-12-01 (AWS pricing pages for DynamoDB "
-    "on-demand, SQS, Lambda, API Gateway, via third-party copies dated 2025-2026); free tiers ignored"
+    "prices: us-east-1 on-demand list prices, free tiers ignored, as found 2026-12-01 with the search\n"
+    "  tool: DynamoDB WRU $0.625/M, RRU $0.125/M (aws.amazon.com/dynamodb/pricing/on-demand, after the\n"
+    "  2024-11-01 cut, as quoted by airbyte.com 2025); Streams GetRecords by Lambda free (DynamoDB\n"
+    "  developer guide, CostOptimization_StreamsUsage); SQS FIFO $0.50/M per 64 KB chunk (cloudburn.io\n"
+    "  2026-03); Lambda $0.20/M + $0.0000166667/GB-s x86 (AWS 'How AWS Pricing Works'); API Gateway\n"
+    "  REST $3.50/M, WebSocket $1.00/M messages per 32 KB (amnic.com, awsforengineers.com 2025).\n"
+    "  Third-party copies of AWS's pages: check aws.amazon.com/pricing before relying on them.\n"
+    "  Not counted: CloudWatch Logs, X-Ray traces, data transfer out, WebSocket connection minutes."
 )
 
 
