@@ -71,6 +71,7 @@ def test_api_through_mangum(functions: dict[str, LocalFunction], exchange: Excha
 def test_matcher_takes_an_sqs_batch(functions: dict[str, LocalFunction], exchange: Exchange) -> None:
     # Given an order placed through the use case, and the sample SQS batch pointing at it
     user = exchange.accounts.register("m@example.com", "password123", None)["id"]
+    from exchange import book_codec
     from exchange.usecases.orders import OrderRequest
 
     order, _ = exchange.orders.place(user, OrderRequest("ACME", "buy", "limit", 2, 9_900, "gtc", None))
@@ -85,7 +86,7 @@ def test_matcher_takes_an_sqs_batch(functions: dict[str, LocalFunction], exchang
     # Then nothing failed and the order rests in the book
     assert result == {"batchItemFailures": []}
     assert exchange.store.order(user, order["id"])["status"] == "open"
-    assert json.loads(exchange.store.book("ACME")["bids"]) == [[9_900, 2, 1]]
+    assert book_codec.levels(exchange.store.book("ACME"))[0] == [[9_900, 2, 1]]
 
 
 def test_matcher_reports_a_failing_stock_and_only_it(functions: dict[str, LocalFunction]) -> None:

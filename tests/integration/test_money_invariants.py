@@ -9,13 +9,13 @@ and every order's filled + remaining = quantity.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from exchange import book_codec
 from exchange.domain.errors import BusinessRuleViolation
 from exchange.domain.records import NON_FINAL
 from exchange.usecases.matching import Message
@@ -56,7 +56,7 @@ def _check(ex: Exchange, symbol: str, users: list[str]) -> None:
     assert total_cash == START_CASH * len(users)
     assert total_shares == START_SHARES * len(users)
     book = ex.store.book(symbol)
-    bids, asks = json.loads(book["bids"]), json.loads(book["asks"])
+    bids, asks = book_codec.levels(book)
     assert not bids or not asks or bids[0][0] < asks[0][0]
 
 

@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+from exchange import book_codec
 from exchange.ids import now_ms
 from exchange.usecases.matching import Message
 from exchange.usecases.orders import OrderRequest, Orders
@@ -66,7 +67,7 @@ def test_day_orders_expire_after_the_close_and_gtc_orders_do_not(exchange: Excha
     )
     assert ex.store.order(user, gtc["id"])["status"] == "open"
     assert ex.store.cash(user)["reserved"] == 27_000
-    events = json.loads(ex.store.book(symbol)["events"])
+    events = book_codec.events(ex.store.book(symbol))
     assert [e["type"] for e in events if e["channel"] == f"user:{user}"] == ["ORDER_EXPIRED"]
 
 
@@ -87,7 +88,7 @@ def test_a_pending_order_is_enqueued_again_and_matched_once(exchange: Exchange) 
     ex.matcher.process(symbol, messages)
     ex.matcher.process(symbol, messages)
     assert ex.store.order(user, order["id"])["status"] == "open"
-    assert json.loads(ex.store.book(symbol)["bids"]) == [[9_000, 3, 1]]
+    assert book_codec.levels(ex.store.book(symbol))[0] == [[9_000, 3, 1]]
     assert sweeper.requeue_pending(now=order["created_at"] + 600_000) == 0
 
 

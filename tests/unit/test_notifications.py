@@ -106,3 +106,26 @@ def test_other_items_yield_nothing() -> None:
     order = {"pk": "USER#u1", "sk": "ORDER#o1", "status": "open"}
     assert events_for(Change("MODIFY", order, order), FakeStore()) == []  # type: ignore[arg-type]
     assert events_for(Change("REMOVE", order, None), FakeStore()) == []  # type: ignore[arg-type]
+
+
+def test_a_compressed_book_image_yields_its_events_as_lambda_or_boto3_delivers_it() -> None:
+    # Given a BOOK image as the matcher writes it now (events zlib-compressed in a binary attribute),
+    # once as a Lambda stream event carries binary values (base64 text) and once as boto3 parses it
+    import base64
+
+    from exchange import book_codec
+    from exchange.adapters.dynamo import deserialize
+
+    events = [
+        {"type": "ORDER_ACCEPTED", "channel": "user:u1", "data": {"id": "o1"}},
+        {"type": "TRADE_EXECUTED", "channel": "stock:ACME", "data": {"sequence": 7}},
+    ]
+    raw = book_codec.encode([[9_900, 2, 1]], [], events)["events_z1"]
+    for wire in ({"B": base64.b64encode(raw).decode()}, {"B": raw}):
+        new = {**_book(4, []), "events_z1": deserialize(wire)}
+        del new["events"]
+        # When the notifier reads the record
+        out = events_for(Change("MODIFY", _book(3, []), new), FakeStore())  # type: ignore[arg-type]
+        # Then it yields the stored events, in order, with the commit time
+        assert [(e["type"], e["data"]) for e in out] == [(e["type"], e["data"]) for e in events]
+        assert {e["timestamp"] for e in out} == {"2025-11-25T12:00:00.123Z"}

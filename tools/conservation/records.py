@@ -8,6 +8,7 @@ ints (the loader turns DynamoDB's decimals into ints); anything else is skipped.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,14 +178,19 @@ class Book:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Book:
-        def levels(raw: str | None) -> tuple[Level, ...]:
-            return tuple((int(p), int(q), int(n)) for p, q, n in json.loads(raw or "[]"))
+        def levels(raw: Any) -> tuple[Level, ...]:
+            return tuple((int(p), int(q), int(n)) for p, q, n in raw)
 
+        if "levels_z" in item:  # zlib-compressed [bids, asks] (layers/shared/exchange/book_codec.py)
+            raw = item["levels_z"]
+            bids, asks = json.loads(zlib.decompress(bytes(getattr(raw, "value", raw))))
+        else:
+            bids, asks = json.loads(item.get("bids") or "[]"), json.loads(item.get("asks") or "[]")
         return cls(
             item["pk"].removeprefix("STOCK#"),
             _int(item, "version"),
-            levels(item.get("bids")),
-            levels(item.get("asks")),
+            levels(bids),
+            levels(asks),
             bool(item.get("partial", False)),
         )
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from exchange import book_codec
 from exchange.domain.candles import Candle
 from exchange.domain.money import change_percent, div_round_half_up, format_cents, format_optional
 from exchange.ids import iso_ms
@@ -87,9 +87,7 @@ def level_view(level: Sequence[int]) -> dict[str, Any]:
 
 def book_levels(book: dict[str, Any] | None) -> tuple[list[list[int]], list[list[int]]]:
     """The stored BOOK snapshot's levels: ([price, qty, orders], ...) bids high->low, asks low->high."""
-    if not book:
-        return [], []
-    return json.loads(book["bids"]), json.loads(book["asks"])
+    return book_codec.levels(book)
 
 
 def book_view(symbol: str, book: dict[str, Any] | None, depth: int) -> dict[str, Any]:

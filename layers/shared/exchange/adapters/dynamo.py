@@ -7,6 +7,7 @@ this module is a bug and raises ``TypeError`` before anything is sent.
 
 from __future__ import annotations
 
+import base64
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,6 +57,8 @@ def serialize(value: Any) -> dict[str, Any]:
         return {"L": [serialize(v) for v in value]}
     if isinstance(value, set | frozenset):
         return {"SS": sorted(str(v) for v in value)}
+    if isinstance(value, bytes | bytearray):
+        return {"B": bytes(value)}
     raise TypeError(f"refusing to store {type(value).__name__}: integers inside (cents, shares)")
 
 
@@ -86,6 +89,8 @@ def deserialize(av: Mapping[str, Any]) -> Any:
         return [deserialize(v) for v in value]
     if kind == "SS":
         return set(value)
+    if kind == "B":  # bytes from boto3; base64 text in a stream record as Lambda delivers it
+        return value if isinstance(value, bytes) else base64.b64decode(value)
     if kind == "NS":
         return {_number(v) for v in value}
     raise TypeError(f"unsupported attribute type {kind}")

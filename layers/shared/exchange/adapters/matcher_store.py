@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from exchange import keys
+from exchange import book_codec, keys
 from exchange.adapters.candle_store import candle_from_item, candle_key, candle_op
 from exchange.adapters.dynamo import Item, Op, Table, TransactionFailed
 from exchange.domain.batch import BatchCommit, BookWrite, HoldingWrite, OrderWrite, StockWrite
@@ -79,12 +79,13 @@ def stock_from_item(item: Item) -> Stock:
 
 
 def book_from_item(item: Item) -> StoredBook:
+    bids, asks = book_codec.levels(item)
     return StoredBook(
         symbol=item["symbol"],
         version=int(item["version"]),
         next_seq=int(item.get("next_seq", 1)),
-        bids=json.loads(item["bids"]),
-        asks=json.loads(item["asks"]),
+        bids=bids,
+        asks=asks,
         partial=bool(item.get("partial", False)),
         updated_at=int(item.get("updated_at", 0)),
         # books written before the sequence was kept apart from the version continue from their version
@@ -93,18 +94,17 @@ def book_from_item(item: Item) -> StoredBook:
 
 
 def book_to_item(b: BookWrite) -> Item:
+    """The levels and events compressed (exchange/book_codec.py): the item is written every batch."""
     return {
         "pk": keys.stock(b.symbol),
         "sk": keys.BOOK,
         "symbol": b.symbol,
         "version": b.version,
         "next_seq": b.next_seq,
-        "bids": _compact(b.bids),
-        "asks": _compact(b.asks),
         "partial": b.partial,
         "updated_at": b.updated_at,
         "sequence": b.sequence,
-        "events": _compact(b.events),
+        **book_codec.encode(b.bids, b.asks, b.events),
     }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from exchange import book_codec
 from exchange.adapters.connections import ConnectionGone, ConnectionPusher, ConnectionStore
 from exchange.adapters.exchange_store import ExchangeStore
 from exchange.domain.money import div_round_half_up
@@ -42,7 +43,7 @@ def events_for(change: Change, store: ExchangeStore) -> list[dict[str, Any]]:
         if old is not None and int(old.get("version", 0)) >= int(new.get("version", 0)):
             return []
         timestamp = iso_ms(int(new["updated_at"]))
-        return [{**e, "timestamp": timestamp} for e in json.loads(new.get("events", "[]"))]
+        return [{**e, "timestamp": timestamp} for e in book_codec.events(new)]
     if sk == "CASH":
         if old and (old.get("available"), old.get("reserved")) == (new.get("available"), new.get("reserved")):
             return []
