@@ -1,0 +1,164 @@
+"""Cold start: how long importing each Lambda handler module takes in a fresh interpreter.
+
+For each function of template.yaml, ``--reps`` fresh interpreters run ``python -X importtime -c
+"import <handler module>"`` with what a Lambda has: the function's environment variables from the
+template (resolved to local names, as the local stack resolves them), the function's folder as the
+working directory and first on the path, then the layer (on Lambda its ``python/`` folder, here
+``layers/shared``), then the packages. No network: ``AWS_ENDPOINT_URL`` points at a closed port
+and every socket ``connect`` raises, so a module that touches AWS at import fails here (a finding).
+
+Prints, per handler, the median of the handler module's cumulative ``-X importtime`` figure and,
+for the median run, the top contributors (self time summed per top-level package; a handler's own
+line is the time its module body ran: settings, clients, app construction).
+
+    .venv/bin/python benchmarks/cold_start.py                       # the venv's python (3.11)
+    # Lambda's python3.12 with exactly the layer's pinned packages (+ boto3 as the runtime has):
+    PYENV_VERSION=3.11.7:3.12.1 python3.12 -m pip install -t /tmp/cold312 \\
+        -r layers/shared/requirements.txt -r functions/api/requirements.txt boto3==1.44.5
+    .venv/bin/python benchmarks/cold_start.py --python python3.12 --site /tmp/cold312
+
+``--tracing`` runs as on Lambda with ``Tracing: Active`` (LAMBDA_TASK_ROOT set, Powertools
+tracing on: the X-Ray SDK is imported and patches botocore); by default tracing is off, as the
+local stack and the tests run. ``--no-pyc`` compiles every module from source, as a layer shipped
+without ``__pycache__`` does on Lambda's read-only file system. A benchmark, not a test: it
+prints figures, it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from local_stack.template import LocalTemplate  # noqa: E402
+
+LAYER = ROOT / "layers" / "shared"
+# what the child runs before the import: no socket may connect (a module touching AWS fails)
+GUARD = (
+    "import socket\n"
+    "def _refuse(self, *a, **k):\n"
+    "    raise OSError('network at import: connect%r' % (a,))\n"
+    "socket.socket.connect = _refuse\n"
+    "socket.socket.connect_ex = _refuse\n"
+)
+# the values the local stack gives instead of the template's secrets and endpoints
+LOCAL_ENV = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+
+
+@dataclass
+class Run:
+    total_us: int
+    by_package: Counter[str]
+
+
+def parse_importtime(stderr: str, module: str) -> Run:
+    by_package: Counter[str] = Counter()
+    total = -1
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, cumulative, name = (p.strip() for p in line[len("import time:") :].split("|"))
+        by_package[name.split(".")[0]] += int(self_us)
+        if name == module:
+            total = int(cumulative)
+    if total < 0:
+        raise RuntimeError(f"{module} was not imported:\n{stderr[-3000:]}")
+    return Run(total, by_package)
+
+
+def environment(
+    fn_env: dict[str, str], code_dir: Path, site: list[str], tracing: bool, pycache: str
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
+    env.update(fn_env)
+    env.update(LOCAL_ENV)
+    env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(LAYER), *site])
+    if tracing:
+        env["LAMBDA_TASK_ROOT"] = str(code_dir)
+        env["AWS_LAMBDA_FUNCTION_NAME"] = code_dir.name
+    else:
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    if pycache:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = pycache  # empty: every module is compiled from source
+    return env
+
+
+def measure(python: str, module: str, env: dict[str, str], cwd: Path) -> Run:
+    proc = subprocess.run(
+        [python, "-X", "importtime", "-c", f"{GUARD}import {module}"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        error = [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
+        raise RuntimeError("\n".join([f"importing {module} failed:", *error[-20:]]))
+    return parse_importtime(proc.stderr, module)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--python", default=sys.executable, help="the interpreter to measure (default: this one)")
+    ap.add_argument("--site", action="append", default=[], help="a packages folder to put on the path")
+    ap.add_argument("--reps", type=int, default=5, help="fresh interpreters per handler (median)")
+    ap.add_argument("--top", type=int, default=6, help="contributors to print per handler")
+    ap.add_argument("--tracing", action="store_true", help="as on Lambda with Tracing: Active")
+    ap.add_argument("--no-pyc", action="store_true", help="compile from source (no __pycache__)")
+    ap.add_argument("--env", action="append", default=[], help="KEY=VALUE over the template's values")
+    ap.add_argument("--only", nargs="*", help="logical ids (default: every function)")
+    args = ap.parse_args()
+
+    functions = LocalTemplate().functions()
+    version = subprocess.run(
+        [args.python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"python {version} ({args.python}); site: {args.site or 'its own'}; reps {args.reps}; "
+        f"tracing {'on' if args.tracing else 'off'}; pyc {'none' if args.no_pyc else 'cached'}"
+    )
+    print(f"{'function':<18}{'module':<20}{'median ms':>10}{'min':>8}{'max':>8}  top contributors (ms)")
+    for logical_id, fn in functions.items():
+        if args.only and logical_id not in args.only:
+            continue
+        module = fn.handler.rsplit(".", 1)[0]
+        runs = []
+        try:
+            for _ in range(args.reps):
+                with tempfile.TemporaryDirectory() as empty:
+                    pycache = empty if args.no_pyc else ""
+                    env = environment(fn.environment, fn.code_dir, args.site, args.tracing, pycache)
+                    env.update(kv.split("=", 1) for kv in args.env)
+                    runs.append(measure(args.python, module, env, fn.code_dir))
+        except RuntimeError as exc:
+            print(f"{logical_id:<18}{module:<20}{'FAILED':>10}  {str(exc).strip().splitlines()[-1]}")
+            continue
+        runs.sort(key=lambda r: r.total_us)
+        median = runs[len(runs) // 2]
+        top = ", ".join(f"{name} {us / 1000:.0f}" for name, us in median.by_package.most_common(args.top))
+        print(
+            f"{logical_id:<18}{module:<20}{statistics.median(r.total_us for r in runs) / 1000:>10.0f}"
+            f"{runs[0].total_us / 1000:>8.0f}{runs[-1].total_us / 1000:>8.0f}  {top}"
+        )
+
+
+if __name__ == "__main__":
+    main()
