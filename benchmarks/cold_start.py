@@ -7,9 +7,12 @@ working directory and first on the path, then the layer (on Lambda its ``python/
 ``layers/shared``), then the packages. No network: ``AWS_ENDPOINT_URL`` points at a closed port
 and every socket ``connect`` raises, so a module that touches AWS at import fails here (a finding).
 
-Prints, per handler, the median of the handler module's cumulative ``-X importtime`` figure and,
-for the median run, the top contributors (self time summed per top-level package; a handler's own
-line is the time its module body ran: settings, clients, app construction).
+Prints, per handler, the median (and min, max) of the handler module's cumulative ``-X importtime``
+figure, the median CPU time of the whole child process (interpreter start-up included; on a loaded
+machine it moves far less than wall-clock time) and, for the median run, the top contributors
+(self time summed per top-level package; a handler's own line is the time its module body ran:
+settings, clients, app construction). ``--against REF`` measures the handlers of another commit in
+the same run, interleaved with the working tree's (before/after on the same machine load).
 
     .venv/bin/python benchmarks/cold_start.py                       # the venv's python (3.11)
     # Lambda's python3.12 with exactly the layer's pinned packages (+ boto3 as the runtime has):
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 
 from local_stack.template import LocalTemplate  # noqa: E402
 
-LAYER = ROOT / "layers" / "shared"
 # what the child runs before the import: no socket may connect (a module touching AWS fails)
 GUARD = (
     "import socket\n"
@@ -65,6 +68,7 @@ LOCAL_ENV = {
 class Run:
     total_us: int
     by_package: Counter[str]
+    cpu_us: int = 0  # the whole child's user+sys CPU time (start-up included): steady under load
 
 
 def parse_importtime(stderr: str, module: str) -> Run:
@@ -83,12 +87,12 @@ def parse_importtime(stderr: str, module: str) -> Run:
 
 
 def environment(
-    fn_env: dict[str, str], code_dir: Path, site: list[str], tracing: bool, pycache: str
+    fn_env: dict[str, str], root: Path, code_dir: Path, site: list[str], tracing: bool, pycache: str
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
     env.update(fn_env)
     env.update(LOCAL_ENV)
-    env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(LAYER), *site])
+    env["PYTHONPATH"] = os.pathsep.join([str(code_dir), str(root / "layers" / "shared"), *site])
     if tracing:
         env["LAMBDA_TASK_ROOT"] = str(code_dir)
         env["AWS_LAMBDA_FUNCTION_NAME"] = code_dir.name
@@ -101,6 +105,7 @@ def environment(
 
 
 def measure(python: str, module: str, env: dict[str, str], cwd: Path) -> Run:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [python, "-X", "importtime", "-c", f"{GUARD}import {module}"],
         env=env,
@@ -112,7 +117,11 @@ def measure(python: str, module: str, env: dict[str, str], cwd: Path) -> Run:
     if proc.returncode != 0:
         error = [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
         raise RuntimeError("\n".join([f"importing {module} failed:", *error[-20:]]))
-    return parse_importtime(proc.stderr, module)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = parse_importtime(proc.stderr, module)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    run.cpu_us = int(cpu * 1_000_000)
+    return run
 
 
 def main() -> None:
@@ -124,6 +133,7 @@ def main() -> None:
     ap.add_argument("--tracing", action="store_true", help="as on Lambda with Tracing: Active")
     ap.add_argument("--no-pyc", action="store_true", help="compile from source (no __pycache__)")
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE over the template's values")
+    ap.add_argument("--against", help="a git commit to measure beside the working tree (before/after)")
     ap.add_argument("--only", nargs="*", help="logical ids (default: every function)")
     args = ap.parse_args()
 
@@ -135,28 +145,65 @@ def main() -> None:
         f"python {version} ({args.python}); site: {args.site or 'its own'}; reps {args.reps}; "
         f"tracing {'on' if args.tracing else 'off'}; pyc {'none' if args.no_pyc else 'cached'}"
     )
-    print(f"{'function':<18}{'module':<20}{'median ms':>10}{'min':>8}{'max':>8}  top contributors (ms)")
-    for logical_id, fn in functions.items():
-        if args.only and logical_id not in args.only:
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"now": ROOT}
+        if args.against:  # the same handlers at another commit, measured in the same run, interleaved
+            old = Path(tmp) / "against"
+            old.mkdir()
+            archive = subprocess.run(
+                ["git", "archive", args.against, "layers/shared", "functions"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+            trees = {args.against: old, "now": ROOT}
+        print(
+            f"{'function':<18}{'tree':<10}{'median ms':>10}{'min':>8}{'max':>8}{'cpu ms':>8}"
+            "  top contributors (ms)"
+        )
+        for logical_id, fn in functions.items():
+            if args.only and logical_id not in args.only:
+                continue
+            _measure_function(
+                args, logical_id, fn.handler.rsplit(".", 1)[0], fn.environment, fn.code_dir, trees
+            )
+
+
+def _measure_function(
+    args: argparse.Namespace,
+    logical_id: str,
+    module: str,
+    fn_env: dict[str, str],
+    code_dir: Path,
+    trees: dict[str, Path],
+) -> None:
+    runs: dict[str, list[Run]] = {label: [] for label in trees}
+    failed: dict[str, str] = {}
+    for _ in range(args.reps):
+        for label, root in trees.items():
+            if label in failed:
+                continue
+            here = root / code_dir.relative_to(ROOT)
+            with tempfile.TemporaryDirectory() as empty:
+                pycache = empty if args.no_pyc else ""
+                env = environment(fn_env, root, here, args.site, args.tracing, pycache)
+                env.update(kv.split("=", 1) for kv in args.env)
+                try:
+                    runs[label].append(measure(args.python, module, env, here))
+                except RuntimeError as exc:
+                    failed[label] = str(exc).strip().splitlines()[-1]
+    for label, got in runs.items():
+        if label in failed:
+            print(f"{logical_id:<18}{label:<10}{'FAILED':>10}  {failed[label]}")
             continue
-        module = fn.handler.rsplit(".", 1)[0]
-        runs = []
-        try:
-            for _ in range(args.reps):
-                with tempfile.TemporaryDirectory() as empty:
-                    pycache = empty if args.no_pyc else ""
-                    env = environment(fn.environment, fn.code_dir, args.site, args.tracing, pycache)
-                    env.update(kv.split("=", 1) for kv in args.env)
-                    runs.append(measure(args.python, module, env, fn.code_dir))
-        except RuntimeError as exc:
-            print(f"{logical_id:<18}{module:<20}{'FAILED':>10}  {str(exc).strip().splitlines()[-1]}")
-            continue
-        runs.sort(key=lambda r: r.total_us)
-        median = runs[len(runs) // 2]
+        got.sort(key=lambda r: r.total_us)
+        median = got[len(got) // 2]
         top = ", ".join(f"{name} {us / 1000:.0f}" for name, us in median.by_package.most_common(args.top))
         print(
-            f"{logical_id:<18}{module:<20}{statistics.median(r.total_us for r in runs) / 1000:>10.0f}"
-            f"{runs[0].total_us / 1000:>8.0f}{runs[-1].total_us / 1000:>8.0f}  {top}"
+            f"{logical_id:<18}{label:<10}{statistics.median(r.total_us for r in got) / 1000:>10.0f}"
+            f"{got[0].total_us / 1000:>8.0f}{got[-1].total_us / 1000:>8.0f}"
+            f"{statistics.median(r.cpu_us for r in got) / 1000:>8.0f}  {top}"
         )
 
 
