@@ -3,8 +3,8 @@
 Each handler is imported as Lambda imports it (the template's environment resolved to local names,
 the function's folder and the layer on the path, tracing off as the local stack runs it) with every
 socket ``connect`` refused: importing must need no network (no secret read, no table write), must
-not load the X-Ray SDK when tracing is off, nor FastAPI/Starlette outside the api, and must not
-hash a password. ``benchmarks/cold_start.py`` prints the times.
+not load the X-Ray SDK when tracing is off, nor pydantic-settings, nor FastAPI/Starlette outside the
+api, and must not hash a password. ``benchmarks/cold_start.py`` prints the times.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def test_a_handler_imports_without_network_xray_or_hashing(logical_id: str) -> N
     packages = _packages(result)
     assert "aws_xray_sdk" not in packages  # tracing is off: Powertools' Tracer would import it anyway
     assert result["hashed"] == 0  # the api's timing-equaliser hash is made on first use
+    assert "pydantic_settings" not in packages  # the settings read the environment themselves
     if logical_id != "ApiFunction":
         assert not packages & {"fastapi", "starlette", "mangum", "api_app"}
 
