@@ -22,8 +22,10 @@ the same run, interleaved with the working tree's (before/after on the same mach
 
 ``--tracing`` runs as on Lambda with ``Tracing: Active`` (LAMBDA_TASK_ROOT set, Powertools
 tracing on: the X-Ray SDK is imported and patches botocore); by default tracing is off, as the
-local stack and the tests run. ``--no-pyc`` compiles every module from source, as a layer shipped
-without ``__pycache__`` does on Lambda's read-only file system. A benchmark, not a test: it
+local stack and the tests run. ``--no-pyc`` measures copies of the layer, the function folders and
+``--site`` without ``__pycache__`` (the standard library keeps its own): every one of their modules
+is compiled at import, as on Lambda for a layer built with ``pip --no-compile`` (``/opt`` is
+read-only, so nothing compiled is kept). A benchmark, not a test: it
 prints figures, it asserts nothing about speed.
 """
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,7 +90,7 @@ def parse_importtime(stderr: str, module: str) -> Run:
 
 
 def environment(
-    fn_env: dict[str, str], root: Path, code_dir: Path, site: list[str], tracing: bool, pycache: str
+    fn_env: dict[str, str], root: Path, code_dir: Path, site: list[str], tracing: bool, no_pyc: bool
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
     env.update(fn_env)
@@ -98,9 +101,8 @@ def environment(
         env["AWS_LAMBDA_FUNCTION_NAME"] = code_dir.name
     else:
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
-    if pycache:
+    if no_pyc:  # the copies have no __pycache__, and none is written: compiled at every import
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["PYTHONPYCACHEPREFIX"] = pycache  # empty: every module is compiled from source
     return env
 
 
@@ -158,6 +160,18 @@ def main() -> None:
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
             trees = {args.against: old, "now": ROOT}
+        if args.no_pyc:  # copies without bytecode: a layer built with --no-compile, as on Lambda
+            bare = Path(tmp) / "no-pyc"
+            no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
+            for label, root in list(trees.items()):
+                for part in ("layers/shared", "functions"):
+                    shutil.copytree(root / part, bare / label / part, ignore=no_cache)
+                trees[label] = bare / label
+            sites = []
+            for i, site in enumerate(args.site):
+                shutil.copytree(site, bare / f"site{i}", ignore=no_cache)
+                sites.append(str(bare / f"site{i}"))
+            args.site = sites
         print(
             f"{'function':<18}{'tree':<10}{'median ms':>10}{'min':>8}{'max':>8}{'cpu ms':>8}"
             "  top contributors (ms)"
@@ -185,14 +199,12 @@ def _measure_function(
             if label in failed:
                 continue
             here = root / code_dir.relative_to(ROOT)
-            with tempfile.TemporaryDirectory() as empty:
-                pycache = empty if args.no_pyc else ""
-                env = environment(fn_env, root, here, args.site, args.tracing, pycache)
-                env.update(kv.split("=", 1) for kv in args.env)
-                try:
-                    runs[label].append(measure(args.python, module, env, here))
-                except RuntimeError as exc:
-                    failed[label] = str(exc).strip().splitlines()[-1]
+            env = environment(fn_env, root, here, args.site, args.tracing, args.no_pyc)
+            env.update(kv.split("=", 1) for kv in args.env)
+            try:
+                runs[label].append(measure(args.python, module, env, here))
+            except RuntimeError as exc:
+                failed[label] = str(exc).strip().splitlines()[-1]
     for label, got in runs.items():
         if label in failed:
             print(f"{logical_id:<18}{label:<10}{'FAILED':>10}  {failed[label]}")

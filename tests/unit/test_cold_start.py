@@ -151,3 +151,11 @@ def test_importing_passwords_hashes_nothing_and_verify_still_refuses_an_unknown_
     good = passwords.hash_password("correct horse")
     assert passwords.verify_password(good, "correct horse") is True
     assert passwords.verify_password(good, "wrong") is False
+
+
+def test_the_layer_is_byte_compiled_for_lambda() -> None:
+    # /opt is read-only on Lambda: a layer without __pycache__ is compiled at every cold start
+    build = (ROOT / "layers" / "shared" / "Makefile").read_text().split("build-SharedLayer:", 1)[1]
+    compile_line = next(line for line in build.splitlines() if "compileall" in line)
+    assert "--invalidation-mode unchecked-hash" in compile_line and '"$(TARGET)"' in compile_line
+    assert build.index("compileall") > build.index("cp .mypyc-build")  # last: everything is in TARGET
