@@ -147,6 +147,8 @@ def main() -> None:
         f"python {version} ({args.python}); site: {args.site or 'its own'}; reps {args.reps}; "
         f"tracing {'on' if args.tracing else 'off'}; pyc {'none' if args.no_pyc else 'cached'}"
     )
+    startup = _startup_cpu_ms(args.python)
+    print(f"an empty interpreter's start-up: {startup:.0f} ms CPU (what 'cpu ms' includes beyond the import)")
     with tempfile.TemporaryDirectory() as tmp:
         trees = {"now": ROOT}
         if args.against:  # the same handlers at another commit, measured in the same run, interleaved
@@ -182,6 +184,16 @@ def main() -> None:
             _measure_function(
                 args, logical_id, fn.handler.rsplit(".", 1)[0], fn.environment, fn.code_dir, trees
             )
+
+
+def _startup_cpu_ms(python: str, reps: int = 5) -> float:
+    cpu = []
+    for _ in range(reps):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([python, "-c", "pass"], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return statistics.median(cpu) * 1000
 
 
 def _measure_function(
