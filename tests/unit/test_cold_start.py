@@ -159,3 +159,13 @@ def test_the_layer_is_byte_compiled_for_lambda() -> None:
     compile_line = next(line for line in build.splitlines() if "compileall" in line)
     assert "--invalidation-mode unchecked-hash" in compile_line and '"$(TARGET)"' in compile_line
     assert build.index("compileall") > build.index("cp .mypyc-build")  # last: everything is in TARGET
+
+
+def test_the_api_function_is_built_byte_compiled() -> None:
+    # the api ships FastAPI, Starlette and pydantic itself (/var/task, read-only on Lambda too)
+    api = load_template()["Resources"]["ApiFunction"]
+    assert api["Metadata"]["BuildMethod"] == "makefile"
+    build = (ROOT / "functions" / "api" / "Makefile").read_text().split("build-ApiFunction:", 1)[1]
+    assert "-r requirements.txt" in build and "api_handler.py api_app" in build
+    compile_line = next(line for line in build.splitlines() if "compileall" in line)
+    assert "--invalidation-mode unchecked-hash" in compile_line and '"$(ARTIFACTS_DIR)"' in compile_line
