@@ -263,6 +263,8 @@ class LocalStack:
         os.environ.update(local_overrides)
         for logical_id, fn in self.template.functions().items():
             self.functions[logical_id] = LocalFunction(fn)
+        # the api's first invocation does it on Lambda; here uvicorn serves its app, not the handler
+        self.functions["ApiFunction"].module.ensure_first_admin()
 
     def _start_event_sources(self) -> None:
         t = self.template

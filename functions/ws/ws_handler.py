@@ -1,8 +1,14 @@
-"""Lambda entry point of the WebSocket API: $connect (JWT check), $disconnect, subscribe, $default."""
+"""Lambda entry point of the WebSocket API: $connect (JWT check), $disconnect, subscribe, $default.
+
+Importing this module touches no AWS service: the JWT signing key is read (Secrets Manager on
+AWS) on the first invocation and kept for the container's life, as it was when read at import;
+the management API client (replies) is made on the first reply.
+"""
 
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,20 +23,28 @@ from exchange.settings import WsSettings
 from exchange.usecases.subscriptions import Subscriptions
 
 settings = WsSettings()  # type: ignore[call-arg]
-_secret = settings.JWT_SECRET or secret_value(settings.JWT_SECRET_ARN or "")
-subscriptions = Subscriptions(
-    ConnectionStore(settings.CONNECTIONS_TABLE_NAME),
-    ExchangeStore(settings.TABLE_NAME),
-    TokenService(_secret, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.ACCESS_TOKEN_TTL_SECONDS),
-)
-pusher = ConnectionPusher(settings.WS_MANAGEMENT_ENDPOINT)
+
+
+@cache
+def subscriptions() -> Subscriptions:
+    secret = settings.JWT_SECRET or secret_value(settings.JWT_SECRET_ARN or "")
+    return Subscriptions(
+        ConnectionStore(settings.CONNECTIONS_TABLE_NAME),
+        ExchangeStore(settings.TABLE_NAME),
+        TokenService(secret, settings.JWT_ISSUER, settings.JWT_AUDIENCE, settings.ACCESS_TOKEN_TTL_SECONDS),
+    )
+
+
+@cache
+def pusher() -> ConnectionPusher:
+    return ConnectionPusher(settings.WS_MANAGEMENT_ENDPOINT)
 
 
 def _reply(connection_id: str, body: dict[str, Any]) -> None:
     try:
-        pusher.send(connection_id, json.dumps(body, separators=(",", ":")).encode())
+        pusher().send(connection_id, json.dumps(body, separators=(",", ":")).encode())
     except ConnectionGone:
-        subscriptions.disconnect(connection_id)
+        subscriptions().disconnect(connection_id)
 
 
 def _message(connection_id: str, raw: str | None) -> None:
@@ -51,7 +65,7 @@ def _message(connection_id: str, raw: str | None) -> None:
                 connection_id,
                 {
                     "type": "subscribed",
-                    "channels": subscriptions.subscribe(connection_id, body.get("channels")),
+                    "channels": subscriptions().subscribe(connection_id, body.get("channels")),
                 },
             )
         elif action == "unsubscribe":
@@ -59,7 +73,7 @@ def _message(connection_id: str, raw: str | None) -> None:
                 connection_id,
                 {
                     "type": "unsubscribed",
-                    "channels": subscriptions.unsubscribe(connection_id, body.get("channels")),
+                    "channels": subscriptions().unsubscribe(connection_id, body.get("channels")),
                 },
             )
         elif action == "ping":
@@ -85,12 +99,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if route == "$connect":
         token = (event.get("queryStringParameters") or {}).get("token")
         try:
-            subscriptions.connect(connection_id, token)
+            subscriptions().connect(connection_id, token)
         except Unauthorized:
             return {"statusCode": 401, "body": "Unauthorized"}
         return {"statusCode": 200}
     if route == "$disconnect":
-        subscriptions.disconnect(connection_id)
+        subscriptions().disconnect(connection_id)
         return {"statusCode": 200}
     _message(connection_id, event.get("body"))
     return {"statusCode": 200}

@@ -1,16 +1,58 @@
-"""One settings model per function, read from the environment once, validated at cold start."""
+"""One settings model per function, read from the environment once, validated at cold start.
+
+The models read the environment themselves (``EnvSettings``) rather than through pydantic-settings'
+``BaseSettings``, whose import (its every source: dotenv, the CLI parser, the cloud providers, and
+asyncio with them) was ~10% of a handler's cold start. What they read is what ``BaseSettings``
+read for these fields: keyword arguments first, then the environment variable named like the field
+(or its ``validation_alias``), case-insensitively, then the default; the value is the variable's
+string, validated by pydantic (lax: "true" is a bool, "900" an int). A field whose type is not a
+scalar (a list, a dict, a model: ``BaseSettings`` JSON-decoded those) is refused when its class is
+made, so it cannot be misread silently.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+import types
+import typing
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+_SCALARS = (str, int, bool, float)
 
 
-class _Base(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+def _is_scalar(annotation: Any) -> bool:
+    if annotation in _SCALARS:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return all(a is type(None) or _is_scalar(a) for a in typing.get_args(annotation))
+    return False
 
+
+class EnvSettings(BaseModel):
+    """A frozen model whose fields not given as arguments come from the environment."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for name, field in cls.model_fields.items():
+            if not _is_scalar(field.annotation):
+                raise TypeError(f"{cls.__name__}.{name}: settings read from the environment are scalars")
+
+    def __init__(self, **values: Any) -> None:
+        environ = {k.upper(): v for k, v in os.environ.items()}
+        from_env: dict[str, Any] = {}
+        for name, field in type(self).model_fields.items():
+            key = field.validation_alias if isinstance(field.validation_alias, str) else name
+            if key not in values and name not in values and key.upper() in environ:
+                from_env[key] = environ[key.upper()]
+        super().__init__(**from_env, **values)
+
+
+class _Base(EnvSettings):
     TABLE_NAME: Annotated[str, Field(min_length=1)]
     AWS_REGION: str = Field(default="us-east-1", validation_alias="AWS_DEFAULT_REGION")
     STAGE: str = "dev"

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()
-# verified against when the email is unknown, so both failures cost the same time
-_DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures cost the same time.
+
+    Made on first use, not at import: one argon2 hash is ~100 ms of the api's cold start.
+    """
+    return _hasher.hash("not-a-real-password-only-for-timing")
 
 
 def hash_password(password: str) -> str:
@@ -16,6 +25,6 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
