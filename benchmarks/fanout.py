@@ -4,7 +4,10 @@
 Starts the local stack in this process; the WebSocket clients live in a separate process (one
 asyncio loop, the ``websockets`` package), so they do not compete with the stack for its GIL. The
 clients subscribe to one stock's channel (``--subscribers``: 10, then 90 more, then 900 more) and,
-for every pool size of ``--workers`` (1 = the old notifier: one post after another), the script:
+for every notifier setup of ``--setups`` the script (each is ``path:pool``; path ``http`` posts
+over loopback HTTP to the gateway's @connections endpoint, as before this change, ``direct`` hands
+the post to the gateway in-process as the local stack now does; pool 1 = the old notifier, one
+post after another):
 
 - *drain*: holds the notifier, makes ``--trades`` trades on the stock (default: about 2,000
   events per subscriber count) and lets the notifier go: the stream then hands it full batches, and
@@ -14,10 +17,10 @@ for every pool size of ``--workers`` (1 = the old notifier: one post after anoth
   median time from the trade (its ``executed_at``) to the last client's receipt of it.
 
 Local figures are bounded by one Python process posting through botocore into a gateway in the
-same process (one GIL); compare the pool sizes of one run, not runs with each other or with AWS.
+same process (one GIL); compare the setups of one run, not runs with each other or with AWS.
 
-    .venv/bin/python benchmarks/fanout.py                       # 10/100/1000 subscribers, pools 1 and 16
-    .venv/bin/python benchmarks/fanout.py --subscribers 100 --workers 1,4,16,32
+    .venv/bin/python benchmarks/fanout.py    # 10/100/1000 subscribers; http:1 (old), direct:1, direct:16
+    .venv/bin/python benchmarks/fanout.py --subscribers 100 --setups direct:1,direct:4,direct:32
 """
 
 from __future__ import annotations
@@ -149,14 +152,16 @@ class Gate:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--subscribers", default="10,100,1000", help="subscriber counts, ascending")
-    p.add_argument("--workers", default="1,16", help="notifier pool sizes to compare (1: one after another)")
+    p.add_argument("--setups", default="http:1,direct:1,direct:16", help="path:pool, path http or direct")
     p.add_argument("--trades", type=int, default=0, help="trades per drain (default: ~2,000 events / count)")
     p.add_argument("--latency-trades", type=int, default=3)
     args = p.parse_args()
     counts = [int(n) for n in args.subscribers.split(",")]
-    pools = [int(w) for w in args.workers.split(",")]
+    setups = [(path, int(pool)) for path, _, pool in (x.partition(":") for x in args.setups.split(","))]
 
+    import boto3
     import httpx
+    from botocore.config import Config
 
     from local_stack.stack import LocalStack, StackConfig, free_port
 
@@ -216,17 +221,35 @@ def main() -> None:
         clients = Clients(stack.ws_url, f"stock:{SYMBOL}")
         from exchange.adapters.connections import ConnectionPusher
 
-        rows: list[tuple[int, int, int, int, float, float, float]] = []
+        endpoint = os.environ["WS_MANAGEMENT_ENDPOINT"]
+
+        def http_client(pool: int) -> Any:  # a session without the local stack's in-process hand-over
+            return boto3.session.Session().client(
+                "apigatewaymanagementapi",
+                endpoint_url=endpoint,
+                config=Config(max_pool_connections=max(10, pool)),
+            )
+
+        def direct_client(pool: int) -> Any:  # the default session: the stack's hooks, as the notifier's own
+            return boto3.client(
+                "apigatewaymanagementapi",
+                endpoint_url=endpoint,
+                config=Config(max_pool_connections=max(10, pool)),
+            )
+
+        rows: list[tuple[int, str, int, int, float, float, float]] = []
         connected = 0
         for count in counts:
             t = time.perf_counter()
             connected = clients.call("connect", count - connected)
             print(f"{connected} subscribers connected ({time.perf_counter() - t:.1f} s)", flush=True)
             n_trades = args.trades or max(3, min(100, 2000 // count))
-            for workers in pools:
+            for path, workers in setups:
                 notifier = notifier_fn.module.notifier
                 notifier.workers = workers
-                notifier.pusher = ConnectionPusher(os.environ["WS_MANAGEMENT_ENDPOINT"], connections=workers)
+                notifier.pusher = ConnectionPusher(
+                    endpoint, client=direct_client(workers) if path == "direct" else http_client(workers)
+                )
                 # drain: the notifier held, n_trades trades, then let go
                 gate.open.clear()
                 place(n_trades)
@@ -242,24 +265,24 @@ def main() -> None:
                     one = clients.call("expect", (trades, 60))
                     lat.append(one["last"] - one["executed"])
                 rate = got["msgs"] / drain if drain > 0 else 0.0
-                rows.append((count, workers, n_trades, got["msgs"], drain, rate, statistics.median(lat)))
+                rows.append(
+                    (count, f"{path}:{workers}", n_trades, got["msgs"], drain, rate, statistics.median(lat))
+                )
                 flag = "" if got["complete"] else "  (INCOMPLETE: not every client got the last trade)"
                 print(
-                    f"  pool {workers:>3}: {n_trades} trades -> {got['msgs']} messages in {drain:.2f} s = "
+                    f"  {path}:{workers:<3} {n_trades} trades -> {got['msgs']} messages in {drain:.2f} s = "
                     f"{rate:,.0f} events/s; trade -> last client {statistics.median(lat) * 1000:.0f} ms"
                     + flag,
                     flush=True,
                 )
         print()
-        print(
-            "| subscribers | pool | trades | messages | drain s | events/s | trade -> last client (median) |"
-        )
+        print("| subscribers | path:pool | trades | messages | drain s | events/s | to last client, median |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         base_rate: dict[int, float] = {}
-        for count, workers, n, msgs, drain, rate, lat_s in rows:
+        for count, setup, n, msgs, drain, rate, lat_s in rows:
             base_rate.setdefault(count, rate)
-            ratio = f" ({rate / base_rate[count]:.1f}x)" if workers != pools[0] else ""
-            cells = [str(count), str(workers), str(n), str(msgs), f"{drain:.2f}", f"{rate:,.0f}{ratio}"]
+            ratio = f" ({rate / base_rate[count]:.1f}x)" if rate != base_rate[count] else ""
+            cells = [str(count), setup, str(n), str(msgs), f"{drain:.2f}", f"{rate:,.0f}{ratio}"]
             print("| " + " | ".join([*cells, f"{lat_s * 1000:.0f} ms"]) + " |")
     finally:
         if clients is not None:  # the clients go without their $disconnect (it would not be measured)
