@@ -149,6 +149,23 @@ class Gate:
         return self.real(event, context)
 
 
+class Meter:
+    """The notifier's own view: posts made and seconds spent in its invocations."""
+
+    def __init__(self, notifier: Any) -> None:
+        self.sent, self.busy = 0, 0.0
+        notify = type(notifier).notify.__get__(notifier)
+
+        def timed(changes: Any) -> Any:
+            t = time.perf_counter()
+            out = notify(changes)
+            self.busy += time.perf_counter() - t
+            self.sent += out.sent
+            return out
+
+        notifier.notify = timed
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--subscribers", default="10,100,1000", help="subscriber counts, ascending")
@@ -250,14 +267,17 @@ def main() -> None:
                 notifier.pusher = ConnectionPusher(
                     endpoint, client=direct_client(workers) if path == "direct" else http_client(workers)
                 )
+                meter = Meter(notifier)
                 # drain: the notifier held, n_trades trades, then let go
                 gate.open.clear()
                 place(n_trades)
                 clients.call("reset")
+                meter.sent, meter.busy = 0, 0.0
                 released = time.time()
                 gate.open.set()
                 got = clients.call("expect", (trades, 300))
                 drain = got["last"] - released
+                posted, busy = meter.sent, meter.busy
                 # latency: one trade at a time, the notifier idle
                 lat = []
                 for _ in range(args.latency_trades):
@@ -271,7 +291,8 @@ def main() -> None:
                 flag = "" if got["complete"] else "  (INCOMPLETE: not every client got the last trade)"
                 print(
                     f"  {path}:{workers:<3} {n_trades} trades -> {got['msgs']} messages in {drain:.2f} s = "
-                    f"{rate:,.0f} events/s; trade -> last client {statistics.median(lat) * 1000:.0f} ms"
+                    f"{rate:,.0f} events/s; trade -> last client {statistics.median(lat) * 1000:.0f} ms; "
+                    f"notifier: {posted} posts in {busy:.2f} s invoked = {posted / max(busy, 1e-9):,.0f}/s"
                     + flag,
                     flush=True,
                 )

@@ -20,6 +20,7 @@ import asyncio
 import base64
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -46,6 +47,9 @@ class WsGateway:
         self.sockets: dict[str, WebSocket] = {}
         self.outboxes: dict[str, asyncio.Queue[str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None  # the server's, known from the first socket
+        self._inbox: list[tuple[asyncio.Queue[str], str]] = []  # posted from other threads
+        self._inbox_lock = threading.Lock()
+        self._wake_pending = False
         self.app = Starlette(
             routes=[
                 WebSocketRoute("/", self.websocket),
@@ -137,7 +141,10 @@ class WsGateway:
                 return
 
     def post(self, connection_id: str, data: bytes) -> bool:
-        """Queue a message for an open connection; False: it is not open (410). Any thread."""
+        """Queue a message for an open connection; False: it is not open (410). Any thread.
+
+        Posts from other threads go through one inbox that the loop empties, woken once per burst
+        (not once per post: waking the loop is a system call, and each one hands the GIL around)."""
         outbox, loop = self.outboxes.get(connection_id), self.loop
         if outbox is None or loop is None:
             return False
@@ -147,10 +154,22 @@ class WsGateway:
         except RuntimeError:
             running = None
         if running is loop:
+            self._empty_inbox()  # what other threads posted before goes first
             outbox.put_nowait(text)
-        else:
-            loop.call_soon_threadsafe(outbox.put_nowait, text)
+            return True
+        with self._inbox_lock:
+            self._inbox.append((outbox, text))
+            if self._wake_pending:
+                return True
+            self._wake_pending = True
+        loop.call_soon_threadsafe(self._empty_inbox)
         return True
+
+    def _empty_inbox(self) -> None:
+        with self._inbox_lock:
+            items, self._inbox, self._wake_pending = self._inbox, [], False
+        for outbox, text in items:  # in the order posted: a connection's messages keep their order
+            outbox.put_nowait(text)
 
     async def connection_api(self, request: Request) -> Response:
         cid = request.path_params["connection_id"]
