@@ -16,11 +16,16 @@ post after another):
 - *latency*: makes ``--latency-trades`` trades one at a time on an idle notifier and prints the
   median time from the trade (its ``executed_at``) to the last client's receipt of it.
 
+``--model-ms 30`` runs no stack: it posts 2 events to each of 10/100/1,000 connections through the
+notifier's fan-out with a pusher that waits that long per post (the network wait of a post on AWS)
+plus botocore's measured CPU per post, for each pool size: the shape of the AWS figures.
+
 Local figures are bounded by one Python process posting through botocore into a gateway in the
 same process (one GIL); compare the setups of one run, not runs with each other or with AWS.
 
     .venv/bin/python benchmarks/fanout.py    # 10/100/1000 subscribers; http:1 (old), direct:1, direct:16
     .venv/bin/python benchmarks/fanout.py --subscribers 100 --setups direct:1,direct:4,direct:32
+    .venv/bin/python benchmarks/fanout.py --model-ms 30 --setups direct:1,direct:16,direct:64
 """
 
 from __future__ import annotations
@@ -149,6 +154,34 @@ class Gate:
         return self.real(event, context)
 
 
+def model(counts: list[int], pools: list[int], wait_s: float, cpu_s: float) -> None:
+    from exchange.usecases.fanout import post_in_order
+
+    class WaitingPusher:  # a post: some CPU under the GIL (botocore), then a wait on the network
+        def send(self, connection_id: str, data: bytes) -> None:
+            end = time.thread_time() + cpu_s
+            while time.thread_time() < end:
+                pass
+            time.sleep(wait_s)
+
+    print(f"model: a post waits {wait_s * 1000:g} ms and burns {cpu_s * 1e6:g} us of CPU; 2 events each")
+    print("| subscribers | pool | posts | seconds | posts/s |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    for count in counts:
+        sends = {f"c{i}": [(0, b"{}"), (0, b"{}")] for i in range(count)}
+        for pool in pools:
+            if pool == 1 and count * 2 * wait_s > 30:
+                print(
+                    f"| {count} | 1 | {count * 2} | {count * 2 * (wait_s + cpu_s):.1f} (computed) | "
+                    f"{1 / (wait_s + cpu_s):,.0f} |"
+                )
+                continue
+            t = time.perf_counter()
+            out = post_in_order(WaitingPusher(), sends, lambda _c: None, workers=pool)
+            took = time.perf_counter() - t
+            print(f"| {count} | {pool} | {out.sent} | {took:.2f} | {out.sent / took:,.0f} |", flush=True)
+
+
 class Meter:
     """The notifier's own view: posts made and seconds spent in its invocations."""
 
@@ -172,9 +205,16 @@ def main() -> None:
     p.add_argument("--setups", default="http:1,direct:1,direct:16", help="path:pool, path http or direct")
     p.add_argument("--trades", type=int, default=0, help="trades per drain (default: ~2,000 events / count)")
     p.add_argument("--latency-trades", type=int, default=3)
+    p.add_argument("--model-ms", type=float, default=0.0, help="no stack: a post waits this long (AWS model)")
+    p.add_argument(
+        "--model-cpu-us", type=float, default=300.0, help="botocore's CPU per post, for --model-ms"
+    )
     args = p.parse_args()
     counts = [int(n) for n in args.subscribers.split(",")]
     setups = [(path, int(pool)) for path, _, pool in (x.partition(":") for x in args.setups.split(","))]
+    if args.model_ms:
+        model(counts, sorted({pool for _, pool in setups}), args.model_ms / 1000, args.model_cpu_us / 1e6)
+        return
 
     import boto3
     import httpx
