@@ -254,3 +254,28 @@ def test_a_record_whose_subscribers_cannot_be_read_fails_with_the_later_ones() -
     out = notifier.notify(changes)
     assert out.failed == 1
     assert [json.loads(d)["data"]["sequence"] for d in pusher.of("a")] == [1]  # record 3 waits for 2
+
+
+# ---------------------------------------------------------------- with the local stack's injected faults
+def test_the_injected_notifier_crash_fires_once_from_the_workers_and_stops_them() -> None:
+    from local_stack import faults
+
+    registry = faults.FaultRegistry()
+    hooks = faults._Hooks(registry, tables=set())
+
+    class Ok:
+        status_code = 200
+
+    class HookedPusher(FakePusher):  # what botocore does around each post: the after-call hook
+        def send(self, connection_id: str, data: bytes) -> None:
+            super().send(connection_id, data)
+            hooks.post_after(http_response=Ok())
+
+    pusher = HookedPusher()
+    pusher.behaviour = {f"c{i}": (lambda _d: time.sleep(0.001)) for i in range(40)}
+    armed = registry.armed(faults.NOTIFIER_CRASH_AFTER_SEND, functions={faults.NOTIFIER})
+    with armed, faults.running(faults.NOTIFIER), pytest.raises(faults.LambdaCrash):
+        # the workers run in the invocation's context: the hook knows which function posts
+        post_in_order(pusher, _sends([f"c{i}" for i in range(40)], 10), lambda _c: None, workers=8)
+    assert registry.counts() == {faults.NOTIFIER_CRASH_AFTER_SEND: 1}
+    assert len(pusher.posted) < 40  # armed: die after the 1st post; the others stop at their next post
