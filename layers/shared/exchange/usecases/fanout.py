@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -99,6 +98,8 @@ def post_in_order(
         for connection_id, queue in sends.items():
             run(connection_id, queue)
     else:
+        from concurrent.futures import ThreadPoolExecutor  # here: not on the cold start's path
+
         with ThreadPoolExecutor(pool_size, thread_name_prefix="fanout") as pool:
             # each worker runs in a copy of the caller's context (one copy per task: a context can
             # be entered by one thread at a time), as the invocation's own code would
