@@ -270,6 +270,7 @@ def _conflict(operation: str, at: int, items: int) -> tuple[_Response, dict[str,
 class _Hooks:
     def __init__(self, registry: FaultRegistry, tables: set[str]) -> None:
         self.registry, self.tables = registry, tables
+        self._posts_lock = threading.Lock()
 
     # before-parameter-build sees the API parameters; before-call only the serialised request
     def note_ddb(self, params: Mapping[str, Any], context: dict[str, Any], model: Any, **_: Any) -> None:
@@ -335,15 +336,16 @@ class _Hooks:
         invocation = _invocation.get()
         if invocation is None or invocation.function != NOTIFIER or http_response.status_code >= 300:
             return
-        invocation.posts += 1
-        if invocation.crash_at is None:
-            invocation.crash_at = self.registry.decide(
-                NOTIFIER_CRASH_AFTER_SEND, NOTIFIER, count=False, spread=8
-            )
-            if invocation.crash_at:
-                invocation.on_crash = lambda: self.registry.record(NOTIFIER_CRASH_AFTER_SEND)
-        if invocation.crash_at and invocation.posts >= invocation.crash_at:
-            invocation.crash()
+        with self._posts_lock:  # the notifier posts from several threads at once
+            invocation.posts += 1
+            if invocation.crash_at is None:
+                invocation.crash_at = self.registry.decide(
+                    NOTIFIER_CRASH_AFTER_SEND, NOTIFIER, count=False, spread=8
+                )
+                if invocation.crash_at:
+                    invocation.on_crash = lambda: self.registry.record(NOTIFIER_CRASH_AFTER_SEND)
+            if invocation.crash_at and invocation.posts >= invocation.crash_at:
+                invocation.crash()
 
 
 def install(registry: FaultRegistry, *, tables: set[str]) -> None:

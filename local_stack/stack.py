@@ -30,7 +30,7 @@ from local_stack.lambda_runtime import LocalFunction
 from local_stack.moto_process import MotoProcess
 from local_stack.state_dir import StateDir
 from local_stack.template import ROOT, LocalTemplate
-from local_stack.ws_gateway import WsGateway
+from local_stack.ws_gateway import WsGateway, install_direct_posts
 
 SEED = Path(__file__).with_name("seed.json")
 EXCHANGE_TABLE = "ExchangeTable"  # the template's logical id, also the local table name
@@ -166,6 +166,10 @@ class LocalStack:
         )
         # before any client is made: every client of the functions inherits the fault hooks
         faults.install(self.faults, tables={EXCHANGE_TABLE})
+        # and the functions' posts to the gateway's @connections skip the loopback HTTP (ws_gateway.py)
+        install_direct_posts(
+            boto3.DEFAULT_SESSION.events, lambda: getattr(self, "gateway", None), self.config.ws_port
+        )
         if self.faults.probabilities:
             print(f"LOCAL_FAULTS: {self.faults.describe()}", flush=True)
         self.sqs = boto3.client("sqs", endpoint_url=self.endpoint)

@@ -1,7 +1,8 @@
 """Lambda entry point of the notifier: DynamoDB stream batches -> WebSocket events.
 
-Records are handled in order; the first record that fails is reported (with every later one) so
-the stream retries from there (ReportBatchItemFailures, bisect on error, on-failure destination).
+A batch's events are posted in parallel across connections, in record order within each
+(``Notifier.notify``); the first record that failed is reported (with every later one) so the
+stream retries from there (ReportBatchItemFailures, bisect on error, on-failure destination).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from exchange.adapters.dynamo import from_item
 from exchange.adapters.exchange_store import ExchangeStore
 from exchange.observability import logger, metrics, tracer
 from exchange.settings import NotifierSettings
-from exchange.usecases.notifications import Change, Notifier, events_for
+from exchange.usecases.notifications import Change, Notifier
 
 settings = NotifierSettings()  # type: ignore[call-arg]
 store = ExchangeStore(settings.TABLE_NAME)
 notifier = Notifier(
-    store, ConnectionStore(settings.CONNECTIONS_TABLE_NAME), ConnectionPusher(settings.WS_MANAGEMENT_ENDPOINT)
+    store,
+    ConnectionStore(settings.CONNECTIONS_TABLE_NAME),
+    ConnectionPusher(settings.WS_MANAGEMENT_ENDPOINT, connections=settings.NOTIFIER_POST_WORKERS),
+    workers=settings.NOTIFIER_POST_WORKERS,
 )
 
 
@@ -35,12 +39,19 @@ def _change(record: dict[str, Any]) -> Change:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    sent = 0
-    for record in event["Records"]:
+    records = event["Records"]
+    changes: list[Change] = []
+    for record in records:
         try:
-            sent += notifier.deliver(events_for(_change(record), store))
+            changes.append(_change(record))
         except Exception:
-            logger.exception("record failed", sequence=record["dynamodb"].get("SequenceNumber"))
-            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
-    metrics.add_metric(name="EventsSent", unit=MetricUnit.Count, value=sent)
+            logger.exception("record unreadable", sequence=record["dynamodb"].get("SequenceNumber"))
+            break
+    out = notifier.notify(changes)
+    metrics.add_metric(name="EventsSent", unit=MetricUnit.Count, value=out.sent)
+    failed = out.failed if out.failed is not None else len(changes)
+    if failed < len(records):
+        sequence = records[failed]["dynamodb"]["SequenceNumber"]
+        logger.warning("batch failed from a record", sequence=sequence, posted=out.sent)
+        return {"batchItemFailures": [{"itemIdentifier": sequence}]}
     return {"batchItemFailures": []}

@@ -106,6 +106,28 @@ def test_notifier_takes_a_stream_record(functions: dict[str, LocalFunction]) -> 
     }
 
 
+def test_notifier_reports_the_first_record_it_could_not_deliver(functions: dict[str, LocalFunction]) -> None:
+    # Given a batch of three cash changes, of three users; only the second user has a connection,
+    # and posting to it fails (nothing listens at the management endpoint, 127.0.0.1:9)
+    from exchange.adapters.connections import ConnectionStore
+
+    template = event("dynamodb_stream_cash.json")["Records"][0]
+    records = []
+    for n, user in enumerate(
+        ["01JD0000000000000000000UA1", "01JD0000000000000000000UB1", "01JD0000000000000000000UC1"]
+    ):
+        r = json.loads(json.dumps(template).replace("01JD00000000000000000000U1", user))
+        r["dynamodb"]["SequenceNumber"] = str(200 + n)
+        records.append(r)
+    ConnectionStore("ConnectionsTable").subscribe(
+        "conn-b", ["user:01JD0000000000000000000UB1"], 1_764_072_000
+    )
+    # When the notifier takes the batch
+    result = functions["NotifierFunction"].invoke({"Records": records})
+    # Then the second record is reported (the stream retries from it, the third one with it)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "201"}]}
+
+
 def test_ws_connect_refuses_a_bad_token_and_accepts_anonymous(
     functions: dict[str, LocalFunction], exchange: Exchange
 ) -> None:

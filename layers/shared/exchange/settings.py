@@ -95,6 +95,9 @@ class MatcherSettings(_Base):
 class NotifierSettings(_Base):
     CONNECTIONS_TABLE_NAME: Annotated[str, Field(min_length=1)]
     WS_MANAGEMENT_ENDPOINT: Annotated[str, Field(min_length=1)]
+    # connections posted to at once per invocation (threads, and kept-alive HTTP connections);
+    # 1 posts one after another. Per-connection order holds either way.
+    NOTIFIER_POST_WORKERS: Annotated[int, Field(ge=1, le=256)] = 16
 
 
 class SchedulerSettings(_Base):

@@ -96,11 +96,20 @@ class ConnectionStore:
 
 
 @lru_cache(maxsize=8)
-def _management_client(endpoint: str) -> Any:
+def _management_client(endpoint: str, connections: int = 10) -> Any:
+    # one client for every thread of the process (botocore clients are thread-safe): its pool keeps
+    # ``connections`` HTTP connections alive, one per posting worker; short timeouts, so a stuck
+    # post gives its worker back soon (the failure then fails the record, and the stream retries)
     return boto3.client(
         "apigatewaymanagementapi",
         endpoint_url=endpoint,
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5),
+        config=Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=1,
+            read_timeout=3,
+            max_pool_connections=max(10, connections),
+            tcp_keepalive=True,
+        ),
     )
 
 
@@ -113,8 +122,8 @@ class ConnectionPusher:
     attempts = 3
     sleep: Callable[[float], None] = staticmethod(time.sleep)  # tests replace it
 
-    def __init__(self, endpoint: str, client: Any | None = None) -> None:
-        self._client = client or _management_client(endpoint)
+    def __init__(self, endpoint: str, client: Any | None = None, *, connections: int = 10) -> None:
+        self._client = client or _management_client(endpoint, connections)
 
     def send(self, connection_id: str, data: bytes) -> None:
         for attempt in range(self.attempts):

@@ -12,17 +12,23 @@ committed image of that holding change carries the cash.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from exchange import book_codec
-from exchange.adapters.connections import ConnectionGone, ConnectionPusher, ConnectionStore
-from exchange.adapters.exchange_store import ExchangeStore
+from exchange.adapters.connections import ConnectionStore
 from exchange.domain.money import div_round_half_up
 from exchange.ids import iso_ms
 from exchange.observability import logger
+from exchange.usecases.fanout import FanOut, Pusher, Send, post_in_order
 from exchange.views import cash_view, holding_view
+
+DEFAULT_POST_WORKERS = 16
+
+
+class CashReader(Protocol):
+    def cash(self, user_id: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class Change:
     new: dict[str, Any] | None
 
 
-def events_for(change: Change, store: ExchangeStore) -> list[dict[str, Any]]:
+def events_for(change: Change, store: CashReader) -> list[dict[str, Any]]:
     new, old = change.new, change.old
     if not new:
         return []
@@ -83,29 +89,51 @@ def holding_of_image(h: dict[str, Any]) -> dict[str, Any]:
     return holding_view(h, None, average)
 
 
+class _BatchReads:
+    """The reads one batch makes, each made once: a user's cash is read after every record of the
+    batch was committed (the records were fetched from the stream before), as a read per record is."""
+
+    def __init__(self, store: CashReader) -> None:
+        self.store = store
+        self._cash: dict[str, dict[str, Any]] = {}
+
+    def cash(self, user_id: str) -> dict[str, Any]:
+        if user_id not in self._cash:
+            self._cash[user_id] = self.store.cash(user_id)
+        return self._cash[user_id]
+
+
 @dataclass
 class Notifier:
-    store: ExchangeStore
+    store: CashReader
     connections: ConnectionStore
-    pusher: ConnectionPusher
+    pusher: Pusher
+    workers: int = DEFAULT_POST_WORKERS  # connections posted to at once; 1: one after another
 
-    def deliver(self, events: Iterable[dict[str, Any]]) -> int:
-        """Send each event to every connection subscribed to its channel; drop gone connections."""
-        sent = 0
-        subscribers: dict[str, list[str]] = {}
-        for event in events:
-            channel = event["channel"]
-            if channel not in subscribers:
-                subscribers[channel] = self.connections.subscribers(channel)
-            data = json.dumps(event, separators=(",", ":")).encode()
-            for connection_id in list(subscribers[channel]):
-                try:
-                    self.pusher.send(connection_id, data)
-                    sent += 1
-                except ConnectionGone:
-                    logger.info("connection gone", connection_id=connection_id)
-                    self.connections.disconnect(connection_id)
-                    for subs in subscribers.values():
-                        if connection_id in subs:
-                            subs.remove(connection_id)
-        return sent
+    def notify(self, changes: Sequence[Change]) -> FanOut:
+        """One stream batch: every record's events to every connection subscribed to their channel,
+        in record order per connection. ``failed``: the first record not fully delivered (a record
+        whose events cannot be built or whose subscribers cannot be read fails with every later one)."""
+        reads = _BatchReads(self.store)
+        subscribers: dict[str, list[str]] = {}  # one Query per channel per batch
+        sends: dict[str, list[Send]] = {}
+        failed: int | None = None
+        for index, change in enumerate(changes):
+            try:
+                events = events_for(change, reads)
+                for event in events:
+                    channel = event["channel"]
+                    if channel not in subscribers:
+                        subscribers[channel] = self.connections.subscribers(channel)
+            except Exception:
+                logger.exception("record failed", record=index)
+                failed = index
+                break
+            for event in events:
+                data = json.dumps(event, separators=(",", ":")).encode()
+                for connection_id in subscribers[event["channel"]]:
+                    sends.setdefault(connection_id, []).append((index, data))
+        out = post_in_order(self.pusher, sends, self.connections.disconnect, workers=self.workers)
+        if failed is not None and (out.failed is None or out.failed > failed):
+            return FanOut(out.sent, failed, out.gone)
+        return out
