@@ -28,6 +28,10 @@ tests/integration/test_moto_fidelity.py that fails on plain moto and passes here
 * an UpdateItem that creates its item emits two stream records in moto (an INSERT of the bare key,
   then an INSERT of the whole item); AWS emits one.
   -> the bare-key write inside UpdateItem does not reach the stream.
+* Query walks and sorts every item of the table (base table and GSIs), and pages by walking from
+  the first item: 10 items of one partition cost O(table).
+  -> local_stack/moto_index.py: sorted key lists per partition, kept on every write; moto's own
+  query runs over the page's window (tests/integration/test_moto_differential.py).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ def install() -> None:
     _cheap_send_validation()
     _cheap_receive_and_dispatch()
     _bounded_memory()
+    from local_stack import moto_index
+
+    moto_index.install()  # after _touched_item_snapshots: it re-reads what a rollback restored
     _installed = True
 
 
