@@ -32,6 +32,12 @@ tests/integration/test_moto_fidelity.py that fails on plain moto and passes here
   the first item: 10 items of one partition cost O(table).
   -> local_stack/moto_index.py: sorted key lists per partition, kept on every write; moto's own
   query runs over the page's window (tests/integration/test_moto_differential.py).
+* SendMessage (the FIFO deduplication compares with every message), ReceiveMessage (lists every
+  visible message first), DeleteMessage and ChangeMessageVisibility (look for the receipt handle
+  in every message) cost O(queue depth); and the validation above read ContentBasedDeduplication
+  as a bool where moto compares "false", so a FIFO send without a deduplication id (content-based
+  deduplication off) was accepted where moto and AWS refuse it.
+  -> local_stack/moto_sqs.py: the same steps over dicts by deduplication id and receipt handle.
 """
 
 from __future__ import annotations
@@ -59,9 +65,10 @@ def install() -> None:
     _cheap_send_validation()
     _cheap_receive_and_dispatch()
     _bounded_memory()
-    from local_stack import moto_index
+    from local_stack import moto_index, moto_sqs
 
     moto_index.install()  # after _touched_item_snapshots: it re-reads what a rollback restored
+    moto_sqs.install()
     _installed = True
 
 
@@ -222,7 +229,9 @@ class _QueueForValidation:
 
     @property
     def attributes(self) -> dict[str, Any]:
-        return {"ContentBasedDeduplication": self._queue.content_based_deduplication}
+        from local_stack.moto_sqs import content_based
+
+        return {"ContentBasedDeduplication": content_based(self._queue)}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._queue, name)
