@@ -65,9 +65,9 @@ def install() -> None:
     _cheap_send_validation()
     _cheap_receive_and_dispatch()
     _bounded_memory()
-    from local_stack import moto_index, moto_sqs
+    from local_stack import moto_index_hooks, moto_sqs
 
-    moto_index.install()  # after _touched_item_snapshots: it re-reads what a rollback restored
+    moto_index_hooks.install()  # after _touched_item_snapshots: it re-reads what a rollback restored
     moto_sqs.install()
     _installed = True
 

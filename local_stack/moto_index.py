@@ -31,14 +31,13 @@ from __future__ import annotations
 import bisect
 import threading
 import weakref
-from collections.abc import Callable
 from typing import Any
 
 RESULT_SIZE_SAFE = 1_000_000 - 410_000  # moto pages at 1 MB; an item is at most ~405 KB
 _KEY_TYPES = ("S", "N", "B")
 _OPS = ("=", "<", "<=", ">", ">=", "BETWEEN", "BEGINS_WITH")
 # actions that change items only through the hooked paths, or not at all
-_KNOWN = frozenset(
+KNOWN_ACTIONS = frozenset(
     {
         "GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable",
         "ListTables", "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups",
@@ -50,9 +49,8 @@ _KNOWN = frozenset(
 # Queries answered over a window / by moto's full walk; rebuilds after a Query found an index out
 # of step (a bug if ever non-zero): tests/integration/test_moto_differential.py reads them
 COUNTS = {"windowed": 0, "walked": 0, "stale": 0}
-_INDEXES: weakref.WeakKeyDictionary[Any, dict[str | None, _Index | None]] = weakref.WeakKeyDictionary()
-_current = threading.local()  # the window of the Query running on this thread
-_installed = False
+INDEXES: weakref.WeakKeyDictionary[Any, dict[str | None, _Index | None]] = weakref.WeakKeyDictionary()
+CURRENT = threading.local()  # the window of the Query running on this thread
 
 Key = tuple[Any, Any]  # (hash DynamoType, range DynamoType or None): an item's primary key
 
@@ -181,7 +179,7 @@ def _definition(table: Any, index_name: str | None) -> tuple[str, list[str], lis
 
 
 def _index(table: Any, index_name: str | None, *, rebuild: bool = False) -> _Index | None:
-    indexes = _INDEXES.setdefault(table, {})
+    indexes = INDEXES.setdefault(table, {})
     if rebuild or index_name not in indexes:
         definition = _definition(table, index_name)
         indexes[index_name] = None if definition is None else _Index(table, *definition[:3])
@@ -190,13 +188,13 @@ def _index(table: Any, index_name: str | None, *, rebuild: bool = False) -> _Ind
 
 def touch(table: Any, key: Key) -> None:
     """An item of `table` may have changed: bring every built index of the table up to date."""
-    for index in (_INDEXES.get(table) or {}).values():
+    for index in (INDEXES.get(table) or {}).values():
         if index is not None and not index.broken:
             index.sync(table, key)
 
 
 def drop_all() -> None:
-    _INDEXES.clear()
+    INDEXES.clear()
 
 
 # ------------------------------------------------------------------------------------ the window
@@ -365,64 +363,7 @@ def _request(
     }
 
 
-def _patch_query() -> None:
-    from moto.dynamodb.models.table import Table
-
-    original_query = Table.query
-    original_all_items = Table.all_items
-
-    def all_items(self: Any) -> list[Any]:
-        if getattr(_current, "table", None) is self:
-            return list(_current.items)
-        return original_all_items(self)
-
-    def query(
-        self: Any,
-        hash_key: Any,
-        range_comparison: Any,
-        range_objs: Any,
-        limit: Any,
-        exclusive_start_key: Any,
-        scan_index_forward: Any,
-        projection_expressions: Any,
-        index_name: Any = None,
-        consistent_read: bool = False,
-        filter_expression: Any = None,
-        hash_key_conditions: Any = None,
-        range_key_conditions: Any = None,
-        **filter_kwargs: Any,
-    ) -> Any:
-        def run() -> Any:
-            return original_query(
-                self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
-                scan_index_forward, projection_expressions, index_name, consistent_read,
-                filter_expression, hash_key_conditions=hash_key_conditions,
-                range_key_conditions=range_key_conditions, **filter_kwargs,
-            )  # fmt: skip
-
-        args = {
-            "hash_key": hash_key, "range_comparison": range_comparison, "range_objs": range_objs,
-            "limit": limit, "exclusive_start_key": exclusive_start_key,
-            "scan_index_forward": scan_index_forward, "index_name": index_name,
-            "consistent_read": consistent_read, "hash_key_conditions": hash_key_conditions,
-            "range_key_conditions": range_key_conditions, "filter_kwargs": filter_kwargs,
-        }  # fmt: skip
-        items = _candidates(self, args)
-        if items is None:
-            COUNTS["walked"] += 1
-            return run()
-        COUNTS["windowed"] += 1
-        _current.table, _current.items = self, items
-        try:
-            return run()
-        finally:
-            _current.table, _current.items = None, ()
-
-    Table.all_items = all_items  # type: ignore[method-assign]
-    Table.query = query  # type: ignore[method-assign]
-
-
-def _candidates(table: Any, args: dict[str, Any]) -> list[Any] | None:
+def candidates(table: Any, args: dict[str, Any]) -> list[Any] | None:
     """The window for this query, or None when moto's full walk must answer."""
     index_name = args["index_name"]
     try:
@@ -447,92 +388,3 @@ def _candidates(table: Any, args: dict[str, Any]) -> list[Any] | None:
         return None
     except _Broken:
         return None
-
-
-def _patch_writes() -> None:
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.table import Table
-
-    def keyed(table: Any, attrs: Any) -> Key | None:
-        from moto.dynamodb.models.dynamo_type import DynamoType
-
-        try:
-            hash_value = DynamoType(attrs[table.hash_key_attr])
-            range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
-            return hash_value, range_value
-        except Exception:  # an invalid key: the write raised and changed nothing
-            return None
-
-    def after(
-        fn: Callable[..., Any], keys: Callable[..., list[tuple[Any, Key | None]]]
-    ) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                if _INDEXES:
-                    for table, key in keys(*args, **kwargs):
-                        if table is not None and key is not None:
-                            touch(table, key)
-
-        return wrapper
-
-    def put_keys(self: Any, item_attrs: Any, *_: Any, **__: Any) -> list[tuple[Any, Key | None]]:
-        return [(self, keyed(self, item_attrs))]
-
-    def delete_keys(
-        self: Any, hash_key: Any, range_key: Any, *_: Any, **__: Any
-    ) -> list[tuple[Any, Key | None]]:
-        return [(self, (hash_key, range_key))]
-
-    def update_keys(self: Any, table_name: str, key: Any, *_: Any, **__: Any) -> list[tuple[Any, Key | None]]:
-        table = self.tables.get(table_name)
-        return [(table, keyed(table, key) if table is not None else None)]
-
-    def transact_keys(self: Any, transact_items: Any, *_: Any, **__: Any) -> list[tuple[Any, Key | None]]:
-        found: list[tuple[Any, Key | None]] = []
-        for entry in transact_items:
-            op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
-            if not isinstance(op, dict):
-                continue
-            table = self.tables.get(op.get("TableName"))
-            attrs = op.get("Item") or op.get("Key") or {}
-            if table is not None:
-                found.append((table, keyed(table, attrs)))
-        return found
-
-    Table.put_item = after(Table.put_item, put_keys)  # type: ignore[method-assign]
-    Table.delete_item = after(Table.delete_item, delete_keys)  # type: ignore[method-assign]
-    DynamoDBBackend.update_item = after(DynamoDBBackend.update_item, update_keys)  # type: ignore[method-assign]
-    DynamoDBBackend.transact_write_items = after(  # type: ignore[method-assign]
-        DynamoDBBackend.transact_write_items, transact_keys
-    )
-
-
-def _drop_on_other_actions() -> None:
-    from moto.dynamodb.responses import DynamoHandler
-
-    from local_stack.moto_fidelity import DYNAMODB_LOCK
-
-    call_action = DynamoHandler.call_action
-
-    def wrapper(self: Any) -> Any:
-        with DYNAMODB_LOCK:  # the drop happens before another request can Query
-            try:
-                return call_action(self)
-            finally:
-                if self._get_action() not in _KNOWN:
-                    drop_all()
-
-    DynamoHandler.call_action = wrapper  # type: ignore[method-assign]
-
-
-def install() -> None:
-    """Idempotent; after moto_fidelity's transaction patch (its rollback is re-read here)."""
-    global _installed
-    if _installed:
-        return
-    _patch_query()
-    _patch_writes()
-    _drop_on_other_actions()
-    _installed = True

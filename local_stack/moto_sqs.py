@@ -70,6 +70,11 @@ def _index(queue: Any) -> _QueueIndex:
     return index
 
 
+def forget(queue: Any) -> None:
+    """Drop the queue's dicts (after its messages were changed behind moto's back); rebuilt on use."""
+    _INDEXES.pop(queue, None)
+
+
 def content_based(queue: Any) -> Any:
     """``Queue.attributes.get("ContentBasedDeduplication")`` without computing the other attributes:
     "true" / "false" on a FIFO queue, None on a standard one."""
@@ -275,7 +280,7 @@ def _by_receipt_handle() -> None:
 
     def purge_queue(self: Any, queue_name: str) -> None:
         original_purge(self, queue_name)
-        _INDEXES.pop(self.get_queue(queue_name), None)
+        forget(self.get_queue(queue_name))
 
     def wait_for_messages(self: Any, timeout: int) -> None:
         with self._messages_lock:
