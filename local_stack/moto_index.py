@@ -77,15 +77,19 @@ class _Index:
             entries.sort()
 
     def entry(self, item: Any) -> tuple[Any, tuple[Any, ...], tuple[tuple[str, type], ...]] | None:
+        """(partition id, sort values, their types), or None when the item is not in the index."""
         attrs = item.attrs
         if any(name not in attrs for name in self.member_attrs):
+            return None
+        partition = attrs[self.partition_attr]
+        if partition.type not in _KEY_TYPES:  # equal to no Query's partition value (S, N or B)
             return None
         values = [attrs[name] for name in self.sort_attrs]
         casts = tuple(v.cast_value for v in values)
         types = tuple((v.type, type(c)) for v, c in zip(values, casts, strict=True))
         if any(t not in _KEY_TYPES for t, _ in types):
             raise _Broken
-        return attrs[self.partition_attr], casts, types
+        return partition_id(partition), casts, types
 
     def _add(self, key: Key, item: Any, *, sort: bool = True) -> None:
         try:
@@ -123,6 +127,11 @@ class _Index:
         item = _lookup(table, key)
         if item is not None:
             self._add(key, item)
+
+
+def partition_id(value: Any) -> tuple[str, Any]:
+    """A partition's dict key: equal exactly when moto finds the DynamoTypes equal, cheaper to hash."""
+    return value.type, value.cast_value
 
 
 def _all(table: Any) -> list[tuple[Key, Any]]:
@@ -187,10 +196,14 @@ def _index(table: Any, index_name: str | None, *, rebuild: bool = False) -> _Ind
 
 
 def touch(table: Any, key: Key) -> None:
-    """An item of `table` may have changed: bring every built index of the table up to date."""
-    for index in (INDEXES.get(table) or {}).values():
-        if index is not None and not index.broken:
-            index.sync(table, key)
+    """An item of `table` may have changed: bring every built index of the table up to date.
+    Never raises (the write succeeded): an index it cannot update is dropped, rebuilt when used."""
+    try:
+        for index in (INDEXES.get(table) or {}).values():
+            if index is not None and not index.broken:
+                index.sync(table, key)
+    except Exception:
+        INDEXES.pop(table, None)
 
 
 def drop_all() -> None:
@@ -256,10 +269,11 @@ def _key_range(entries: list[tuple[Any, ...]], op: str | None, values: list[Any]
 def _window(table: Any, index: _Index, request: dict[str, Any]) -> list[Any]:
     """The items moto's query must see to answer exactly as over the whole table."""
     partition = request["partition"]
-    entries = index.partitions.get(partition, [])
+    pid = partition_id(partition)
+    entries = index.partitions.get(pid, [])
     if not entries:
         return []
-    types = index.types[partition]
+    types = index.types[pid]
     op = request["op"]
     values = [_typed(v, types[0]) for v in request["values"]]
     if op == "BEGINS_WITH" and types[0][0] != "S":
@@ -290,11 +304,11 @@ def _window(table: Any, index: _Index, request: dict[str, Any]) -> list[Any]:
     # Limit matching items and the next one (moto's LastEvaluatedKey comes from seeing it)
     length = min(matches, available) if limit is None else min(available, min(matches, limit) + 1)
     positions = range(first, first + length) if forward else range(first - length + 1, first + 1)
-    items = _fetch(table, index, partition, entries, positions)
+    items = _fetch(table, index, pid, entries, positions)
     if length < available and sum(item.size() for item in items) > RESULT_SIZE_SAFE:
         # near moto's 1 MB page: an item after the key range could end the page; let moto see all
         everything = range(first, n) if forward else range(0, first + 1)
-        items = _fetch(table, index, partition, entries, everything)
+        items = _fetch(table, index, pid, entries, everything)
     return items
 
 
@@ -387,4 +401,8 @@ def candidates(table: Any, args: dict[str, Any]) -> list[Any] | None:
                 COUNTS["stale"] += 1
         return None
     except _Broken:
+        return None
+    except Exception:  # a bug here must not fail the request: moto's walk answers, the index is rebuilt
+        COUNTS["stale"] += 1
+        INDEXES.pop(table, None)
         return None

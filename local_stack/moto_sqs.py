@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+import threading
 import weakref
 from collections import deque
 from collections.abc import Iterator
@@ -36,12 +37,16 @@ class _QueueIndex:
         self.sent: deque[Any] = deque()  # the messages of `dedup`, oldest first
         self.handles: dict[str, Any] = {}
         for message in list(queue._messages):
-            self.remember(message)
+            self._remember(message)
             for handle in message.all_receipt_handles:
                 if handle is not None:
                     self.handles[handle] = message
 
     def remember(self, message: Any) -> None:
+        with _LOCK:  # SQS requests run on many threads (without a state folder, unserialised)
+            self._remember(message)
+
+    def _remember(self, message: Any) -> None:
         self.dedup.setdefault(message.deduplication_id, []).append(message)
         self.sent.append(message)
         newest = message.sent_timestamp or 0
@@ -60,13 +65,17 @@ class _QueueIndex:
 
 
 _INDEXES: weakref.WeakKeyDictionary[Any, _QueueIndex] = weakref.WeakKeyDictionary()
+_LOCK = threading.RLock()
 _installed = False
 
 
 def _index(queue: Any) -> _QueueIndex:
     index = _INDEXES.get(queue)
     if index is None:
-        index = _INDEXES[queue] = _QueueIndex(queue)
+        with _LOCK:
+            index = _INDEXES.get(queue)
+            if index is None:
+                index = _INDEXES[queue] = _QueueIndex(queue)
     return index
 
 
