@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import threading
 import weakref
+from decimal import Decimal
 from typing import Any
 
 RESULT_SIZE_SAFE = 1_000_000 - 410_000  # moto pages at 1 MB; an item is at most ~405 KB
@@ -69,7 +70,7 @@ class _Index:
         self.partitions: dict[Any, list[tuple[Any, ...]]] = {}
         self.types: dict[Any, tuple[tuple[str, type], ...]] = {}
         self.keys: dict[tuple[Any, tuple[Any, ...]], Key] = {}  # (partition, sort tuple) -> key
-        self.entries: dict[Key, tuple[Any, tuple[Any, ...]]] = {}  # key -> (partition, sort tuple)
+        self.entries: dict[Any, tuple[Any, tuple[Any, ...]]] = {}  # key_id -> (partition, sort tuple)
         self.broken = False
         for key, item in _all(table):
             self._add(key, item, sort=False)
@@ -85,7 +86,7 @@ class _Index:
         if partition.type not in _KEY_TYPES:  # equal to no Query's partition value (S, N or B)
             return None
         values = [attrs[name] for name in self.sort_attrs]
-        casts = tuple(v.cast_value for v in values)
+        casts = tuple(_cast(v) for v in values)
         types = tuple((v.type, type(c)) for v, c in zip(values, casts, strict=True))
         if any(t not in _KEY_TYPES for t, _ in types):
             raise _Broken
@@ -109,11 +110,11 @@ class _Index:
         else:
             entries.append(casts)
         self.keys[(partition, casts)] = key
-        self.entries[key] = (partition, casts)
+        self.entries[key_id(key)] = (partition, casts)
 
     def sync(self, table: Any, key: Key) -> None:
         """Re-read one item (written, changed, deleted or restored) into the index."""
-        old = self.entries.pop(key, None)
+        old = self.entries.pop(key_id(key), None)
         if old is not None:
             partition, casts = old
             entries = self.partitions[partition]
@@ -131,7 +132,21 @@ class _Index:
 
 def partition_id(value: Any) -> tuple[str, Any]:
     """A partition's dict key: equal exactly when moto finds the DynamoTypes equal, cheaper to hash."""
-    return value.type, value.cast_value
+    return value.type, _cast(value)
+
+
+def key_id(key: Key) -> tuple[Any, Any]:
+    return partition_id(key[0]), None if key[1] is None else partition_id(key[1])
+
+
+def _cast(value: Any) -> Any:
+    """DynamoType.cast_value, quicker for the key types (an index build calls it for every item)."""
+    kind = value.type
+    if kind == "S" or kind == "B":
+        return value.value
+    if kind == "N":
+        return Decimal(value.value)
+    return value.cast_value
 
 
 def _all(table: Any) -> list[tuple[Key, Any]]:
