@@ -28,6 +28,16 @@ tests/integration/test_moto_fidelity.py that fails on plain moto and passes here
 * an UpdateItem that creates its item emits two stream records in moto (an INSERT of the bare key,
   then an INSERT of the whole item); AWS emits one.
   -> the bare-key write inside UpdateItem does not reach the stream.
+* Query walks and sorts every item of the table (base table and GSIs), and pages by walking from
+  the first item: 10 items of one partition cost O(table).
+  -> local_stack/moto_index.py: sorted key lists per partition, kept on every write; moto's own
+  query runs over the page's window (tests/integration/test_moto_differential.py).
+* SendMessage (the FIFO deduplication compares with every message), ReceiveMessage (lists every
+  visible message first), DeleteMessage and ChangeMessageVisibility (look for the receipt handle
+  in every message) cost O(queue depth); and the validation above read ContentBasedDeduplication
+  as a bool where moto compares "false", so a FIFO send without a deduplication id (content-based
+  deduplication off) was accepted where moto and AWS refuse it.
+  -> local_stack/moto_sqs.py: the same steps over dicts by deduplication id and receipt handle.
 """
 
 from __future__ import annotations
@@ -55,6 +65,10 @@ def install() -> None:
     _cheap_send_validation()
     _cheap_receive_and_dispatch()
     _bounded_memory()
+    from local_stack import moto_index_hooks, moto_sqs
+
+    moto_index_hooks.install()  # after _touched_item_snapshots: it re-reads what a rollback restored
+    moto_sqs.install()
     _installed = True
 
 
@@ -215,7 +229,9 @@ class _QueueForValidation:
 
     @property
     def attributes(self) -> dict[str, Any]:
-        return {"ContentBasedDeduplication": self._queue.content_based_deduplication}
+        from local_stack.moto_sqs import content_based
+
+        return {"ContentBasedDeduplication": content_based(self._queue)}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._queue, name)
