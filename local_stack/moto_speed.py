@@ -15,8 +15,14 @@ tests/integration/test_moto_front.py proves the answers equal moto's own):
   it substitutes values), so one tree serves all. A text that does not parse raises every time.
 * a Condition/Filter expression is lexed on every request.
   -> the tokens (immutable named tuples) are kept per distinct text.
-* each of the update validator's ten tree walks rebuilds its class -> handler map at every node.
-  -> built once per walker.
+* each of the update validator's ten tree walks rebuilds its class -> handler map at every node,
+  and asks `isinstance` of abc classes (slow: ABCMeta's hook) two or three times per node.
+  -> the map is built once per walker; which handler (if any) a node type gets is kept per
+  (walker class, node type) - the same first match in the map's order.
+* the validator deep-copies the parsed tree before it substitutes values (copy.deepcopy's memo and
+  reduce protocol, for a tree of plain nodes).
+  -> a node-by-node clone of the same tree (children and parent links rebuilt, other attributes
+  shared when immutable); a tree holding anything else is deep-copied as before.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ def install() -> None:
     _cached_update_expressions()
     _cached_condition_tokens()
     _cached_processing_maps()
+    _cloned_update_trees()
     _installed = True
 
 
@@ -197,5 +204,91 @@ def _cached_processing_maps() -> None:
                 return processor(node)
         return None
 
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    node_types: dict[type, bool] = {}  # isinstance(x, Node) == issubclass(type(x), Node): no register()
+    handlers: dict[tuple[type, type], type | None] = {}
+
+    def handler(self: Any, node_type: type) -> type | None:
+        key = (type(self), node_type)
+        if key not in handlers:
+            handlers[key] = next((k for k in _map(self) if issubclass(node_type, k)), None)
+        return handlers[key]
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        node_type = type(node)
+        is_node = node_types.get(node_type)
+        if is_node is None:
+            is_node = node_types[node_type] = issubclass(node_type, Node)
+        if is_node:
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    self.pre_processing_of_child(node, i)
+                    self.traverse_node_recursively(child_node, i)
+            class_key = handler(self, node_type)
+            if class_key is not None:
+                node = _map(self)[class_key](node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+        return node
+
     DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
     DepthFirstTraverser.process = process  # type: ignore[method-assign]
+    DepthFirstTraverser.traverse_node_recursively = traverse_node_recursively  # type: ignore[method-assign]
+
+
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _clone(node: Any, original_parent: Any, parent: Any, node_type: type, seen: set[int]) -> Any:
+    """A copy of a tree of nodes, equal to deepcopy's; _NotPlain if it is not such a tree (a node
+    reached twice, a parent link that is not the containing node, an attribute not immutable)."""
+    if id(node) in seen or node.__dict__.get("parent") is not original_parent:
+        raise _NotPlain
+    seen.add(id(node))
+    new = object.__new__(type(node))
+    attrs = new.__dict__
+    for name, value in node.__dict__.items():
+        if name == "parent":
+            attrs[name] = parent
+        elif name == "children" and type(value) is list:
+            attrs[name] = [
+                _clone(c, node, new, node_type, seen) if isinstance(c, node_type) else _plain(c)
+                for c in value
+            ]
+        else:
+            attrs[name] = _plain(value)
+    return new
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _IMMUTABLE):
+        return value
+    raise _NotPlain
+
+
+def _cloned_update_trees() -> None:
+    import copy
+
+    import moto.dynamodb.parsing.validators as validators
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    class _CloningCopy:
+        """Stands in for ``deepcopy`` inside moto's validators module."""
+
+        @staticmethod
+        def __call__(value: Any, memo: Any = None) -> Any:
+            if memo is None and isinstance(value, Node):
+                try:
+                    return _clone(value, None, None, Node, set())
+                except _NotPlain:
+                    pass
+            return copy.deepcopy(value, memo)
+
+    validators.deepcopy = _CloningCopy()  # type: ignore[attr-defined]
