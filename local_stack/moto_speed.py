@@ -66,6 +66,7 @@ class _Lru(OrderedDict[Any, Any]):
 _SCALARS = ("S", "N")
 _FLAGS = ("BOOL", "NULL")
 _SERVICES = ("dynamodb", "dynamodbstreams")
+GENERIC_SERIALIZE_STRUCTURE: Any = None  # moto's own, once installed (the tests compare with it)
 
 
 def _attribute_value(serializer: Any, value: Any) -> dict[str, Any] | None:
@@ -120,7 +121,8 @@ def _attribute_value(serializer: Any, value: Any) -> dict[str, Any] | None:
 def _direct_attribute_values() -> None:
     from moto.core.serialize import BaseJSONSerializer
 
-    original = BaseJSONSerializer._serialize_type_structure
+    global GENERIC_SERIALIZE_STRUCTURE
+    original = GENERIC_SERIALIZE_STRUCTURE = BaseJSONSerializer._serialize_type_structure
 
     def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
         if key and shape.name == "AttributeValue" and self.service_model.service_name in _SERVICES:

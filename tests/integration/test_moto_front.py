@@ -11,6 +11,7 @@ ids, receipt handles, timestamps, stream labels, the CRC of a body that holds th
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -24,10 +25,14 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from local_stack import moto_fidelity, moto_speed
 from local_stack.moto_process import MotoProcess
 from local_stack.stack import free_port
 from tests.integration.conftest import CREDS
+from tests.integration.moto_front_scripts import dynamodb_script, sqs_script
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = {"LOCAL_MOTO_SERVER": "werkzeug", "LOCAL_MOTO_SPEED": "0"}
@@ -132,389 +137,7 @@ def _mask(value: Any) -> Any:
     return value
 
 
-def _s(v: str) -> dict[str, str]:
-    return {"S": v}
-
-
-def _dynamodb_script(r: Recorder) -> None:
-    ddb = "dynamodb"
-    r.call(
-        ddb,
-        "create_table",
-        TableName="tbl",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "gpk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gix",
-                "KeySchema": [
-                    {"AttributeName": "gpk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    r.call(
-        ddb,
-        "create_table",
-        TableName="tbl",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-    )
-    r.call(ddb, "describe_table", TableName="tbl")
-    r.call(
-        ddb,
-        "update_time_to_live",
-        TableName="tbl",
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
-    )
-    r.call(ddb, "describe_time_to_live", TableName="tbl")
-    r.call(ddb, "list_tables")
-    for i in range(12):
-        item = {
-            "pk": _s("A"),
-            "sk": _s(f"{i:03}"),
-            "n": {"N": str(i)},
-            "gpk": _s("G" if i % 2 else "H"),
-            "m": {"M": {"x": {"L": [{"N": "1"}, _s("y"), {"BOOL": True}, {"NULL": True}]}}},
-            "ss": {"SS": ["a", "b"]},
-            "ns": {"NS": ["1", "2.5"]},
-            "b": {"B": b"\x00\x01"},
-        }
-        r.call(ddb, "put_item", TableName="tbl", Item=item)
-    r.call(
-        ddb,
-        "put_item",
-        TableName="tbl",
-        Item={"pk": _s("A"), "sk": _s("000")},
-        ConditionExpression="attribute_not_exists(pk)",
-    )
-    r.call(
-        ddb,
-        "put_item",
-        TableName="tbl",
-        Item={"pk": _s("A"), "sk": _s("000")},
-        ConditionExpression="attribute_not_exists(pk)",
-        ReturnValuesOnConditionCheckFailure="ALL_OLD",
-    )
-    r.call(ddb, "get_item", TableName="tbl", Key={"pk": _s("A"), "sk": _s("001")})
-    r.call(
-        ddb,
-        "get_item",
-        TableName="tbl",
-        Key={"pk": _s("A"), "sk": _s("001")},
-        ConsistentRead=True,
-        ProjectionExpression="#n, m.x[1], ss",
-        ExpressionAttributeNames={"#n": "n"},
-    )
-    r.call(ddb, "get_item", TableName="tbl", Key={"pk": _s("A"), "sk": _s("nope")})
-    r.call(ddb, "get_item", TableName="missing", Key={"pk": _s("A"), "sk": _s("001")})
-    r.call(ddb, "get_item", TableName="tbl", Key={"pk": _s("A")})
-    update = {"TableName": "tbl", "Key": {"pk": _s("A"), "sk": _s("002")}}
-    r.call(
-        ddb,
-        "update_item",
-        **update,
-        UpdateExpression="ADD n :one",
-        ExpressionAttributeValues={":one": {"N": "1"}},
-    )
-    r.call(
-        ddb,
-        "update_item",
-        **update,
-        UpdateExpression="SET #n = #n - :c, z = if_not_exists(z, :c) REMOVE gpk",
-        ConditionExpression="#n >= :c AND attribute_exists(pk)",
-        ExpressionAttributeNames={"#n": "n"},
-        ExpressionAttributeValues={":c": {"N": "1"}},
-        ReturnValues="UPDATED_NEW",
-    )
-    r.call(
-        ddb,
-        "update_item",
-        **update,
-        UpdateExpression="SET n = :c",
-        ConditionExpression="n > :big",
-        ExpressionAttributeValues={":c": {"N": "1"}, ":big": {"N": "100"}},
-        ReturnValuesOnConditionCheckFailure="ALL_OLD",
-    )
-    r.call(
-        ddb,
-        "update_item",
-        **update,
-        UpdateExpression="SET n = :c ADD",
-        ExpressionAttributeValues={":c": {"N": "1"}},
-    )
-    r.call(ddb, "update_item", **update, UpdateExpression="SET n = :missing")
-    r.call(
-        ddb,
-        "update_item",
-        **update,
-        UpdateExpression="SET n = :c, n = :c",
-        ExpressionAttributeValues={":c": {"N": "1"}},
-    )
-    r.call(
-        ddb,
-        "update_item",
-        TableName="tbl",
-        Key={"pk": _s("B"), "sk": _s("new")},
-        UpdateExpression="ADD n :one",
-        ExpressionAttributeValues={":one": {"N": "1E+2"}},
-        ReturnValues="ALL_NEW",
-    )
-    r.call(
-        ddb,
-        "update_item",
-        **update,
-        UpdateExpression="SET ss = :s",
-        ExpressionAttributeValues={":s": {"S": ""}},
-        ReturnValues="ALL_OLD",
-    )
-    r.call(ddb, "delete_item", TableName="tbl", Key={"pk": _s("A"), "sk": _s("011")}, ReturnValues="ALL_OLD")
-    r.call(
-        ddb,
-        "delete_item",
-        TableName="tbl",
-        Key={"pk": _s("A"), "sk": _s("010")},
-        ConditionExpression="n = :x",
-        ExpressionAttributeValues={":x": {"N": "3"}},
-    )
-    query = {"TableName": "tbl", "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b"}
-    values = {":p": _s("A"), ":a": _s("001"), ":b": _s("009")}
-    r.call(ddb, "query", **query, ExpressionAttributeValues=values)
-    page = r.call(ddb, "query", **query, ExpressionAttributeValues=values, Limit=3, ScanIndexForward=False)
-    r.call(
-        ddb,
-        "query",
-        **query,
-        ExpressionAttributeValues=values,
-        Limit=3,
-        ExclusiveStartKey=page.get("LastEvaluatedKey"),
-    )
-    r.call(
-        ddb,
-        "query",
-        **query,
-        ExpressionAttributeValues={**values, ":min": {"N": "4"}},
-        FilterExpression="n >= :min",
-        ProjectionExpression="sk, n",
-    )
-    r.call(
-        ddb,
-        "query",
-        TableName="tbl",
-        IndexName="gix",
-        KeyConditionExpression="gpk = :g",
-        ExpressionAttributeValues={":g": _s("G")},
-        Select="COUNT",
-    )
-    r.call(
-        ddb,
-        "query",
-        TableName="tbl",
-        KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
-        ExpressionAttributeValues={":p": _s("A"), ":s": _s("00")},
-    )
-    r.call(
-        ddb,
-        "query",
-        TableName="tbl",
-        KeyConditionExpression="nope = :p",
-        ExpressionAttributeValues={":p": _s("A")},
-    )
-    r.call(ddb, "scan", TableName="tbl", Limit=4)
-    r.call(
-        ddb,
-        "batch_get_item",
-        RequestItems={"tbl": {"Keys": [{"pk": _s("A"), "sk": _s(f"{i:03}")} for i in (1, 3, 99)]}},
-    )
-    r.call(
-        ddb,
-        "batch_write_item",
-        RequestItems={
-            "tbl": [
-                {"PutRequest": {"Item": {"pk": _s("C"), "sk": _s(f"{i}"), "n": {"N": "0"}}}} for i in range(3)
-            ]
-            + [{"DeleteRequest": {"Key": {"pk": _s("A"), "sk": _s("009")}}}]
-        },
-    )
-    transact = [
-        {
-            "Update": {
-                "TableName": "tbl",
-                "Key": {"pk": _s("C"), "sk": _s("0")},
-                "UpdateExpression": "SET n = n + :one",
-                "ConditionExpression": "n >= :zero",
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
-            }
-        },
-        {
-            "Put": {
-                "TableName": "tbl",
-                "Item": {"pk": _s("C"), "sk": _s("9")},
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        },
-        {
-            "ConditionCheck": {
-                "TableName": "tbl",
-                "Key": {"pk": _s("C"), "sk": _s("1")},
-                "ConditionExpression": "n = :zero",
-                "ExpressionAttributeValues": {":zero": {"N": "0"}},
-            }
-        },
-        {"Delete": {"TableName": "tbl", "Key": {"pk": _s("C"), "sk": _s("2")}}},
-    ]
-    r.call(ddb, "transact_write_items", TransactItems=transact, ClientRequestToken="one")
-    r.call(ddb, "transact_write_items", TransactItems=transact)  # the Put's and the Delete's condition fail
-    r.call(
-        ddb,
-        "transact_write_items",
-        TransactItems=[
-            {
-                **transact[0],
-                "Update": {
-                    **transact[0]["Update"],
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    "ConditionExpression": "n > :zero AND n < :zero",
-                },
-            },
-            transact[3],
-        ],
-    )
-    r.call(ddb, "transact_write_items", TransactItems=[transact[0], transact[0]])
-    r.call(
-        ddb,
-        "transact_get_items",
-        TransactItems=[
-            {"Get": {"TableName": "tbl", "Key": {"pk": _s("C"), "sk": _s("0")}}},
-            {
-                "Get": {
-                    "TableName": "tbl",
-                    "Key": {"pk": _s("A"), "sk": _s("001")},
-                    "ProjectionExpression": "n",
-                }
-            },
-        ],
-    )
-    # the stream of everything above
-    arn = r.call(ddb, "describe_table", TableName="tbl")["Table"]["LatestStreamArn"]
-    r.call("dynamodbstreams", "list_streams", TableName="tbl")
-    shard = r.call("dynamodbstreams", "describe_stream", StreamArn=arn)["StreamDescription"]["Shards"][0][
-        "ShardId"
-    ]
-    iterator = r.call(
-        "dynamodbstreams",
-        "get_shard_iterator",
-        StreamArn=arn,
-        ShardId=shard,
-        ShardIteratorType="TRIM_HORIZON",
-    )["ShardIterator"]
-    r.call("dynamodbstreams", "get_records", ShardIterator=iterator, Limit=100)
-    r.call(
-        "dynamodbstreams",
-        "get_shard_iterator",
-        StreamArn=arn,
-        ShardId="shardId-00000000000000000000-nope",
-        ShardIteratorType="LATEST",
-    )
-    r.call(ddb, "delete_table", TableName="tbl")
-    r.call(ddb, "describe_table", TableName="tbl")
-
-
-def _sqs_script(r: Recorder) -> None:
-    sqs = "sqs"
-    fifo = r.call(
-        sqs, "create_queue", QueueName="q.fifo", Attributes={"FifoQueue": "true", "VisibilityTimeout": "30"}
-    )["QueueUrl"]
-    dlq = r.call(sqs, "create_queue", QueueName="dlq")["QueueUrl"]
-    arn = r.call(sqs, "get_queue_attributes", QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    plain = r.call(
-        sqs,
-        "create_queue",
-        QueueName="plain",
-        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})},
-    )["QueueUrl"]
-    r.call(sqs, "get_queue_url", QueueName="q.fifo")
-    r.call(sqs, "get_queue_url", QueueName="nope")
-    r.call(sqs, "list_queues")
-    r.call(
-        sqs,
-        "send_message",
-        QueueUrl=fifo,
-        MessageBody="one",
-        MessageGroupId="g",
-        MessageDeduplicationId="1",
-        MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}},
-    )
-    r.call(
-        sqs,
-        "send_message",
-        QueueUrl=fifo,
-        MessageBody="one again",
-        MessageGroupId="g",
-        MessageDeduplicationId="1",
-    )
-    r.call(sqs, "send_message", QueueUrl=fifo, MessageBody="no group")
-    r.call(
-        sqs,
-        "send_message_batch",
-        QueueUrl=fifo,
-        Entries=[
-            {
-                "Id": str(i),
-                "MessageBody": f"m{i}",
-                "MessageGroupId": f"g{i % 2}",
-                "MessageDeduplicationId": f"b{i}",
-            }
-            for i in range(4)
-        ],
-    )
-    r.call(sqs, "get_queue_attributes", QueueUrl=fifo, AttributeNames=["All"])
-    got = r.call(
-        sqs,
-        "receive_message",
-        QueueUrl=fifo,
-        MaxNumberOfMessages=10,
-        WaitTimeSeconds=0,
-        MessageSystemAttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    )
-    handles = [m["ReceiptHandle"] for m in got.get("Messages", [])]
-    r.call(sqs, "change_message_visibility", QueueUrl=fifo, ReceiptHandle=handles[0], VisibilityTimeout=0)
-    r.call(sqs, "change_message_visibility", QueueUrl=fifo, ReceiptHandle="bogus", VisibilityTimeout=0)
-    r.call(sqs, "delete_message", QueueUrl=fifo, ReceiptHandle=handles[1])
-    r.call(
-        sqs,
-        "delete_message_batch",
-        QueueUrl=fifo,
-        Entries=[{"Id": "a", "ReceiptHandle": h} for h in handles[2:]],
-    )
-    r.call(
-        sqs, "receive_message", QueueUrl=fifo, MaxNumberOfMessages=10, WaitTimeSeconds=1
-    )  # the released one
-    r.call(sqs, "receive_message", QueueUrl=fifo, MaxNumberOfMessages=11)
-    r.call(sqs, "receive_message", QueueUrl=plain, WaitTimeSeconds=1)  # a long poll that finds nothing
-    r.call(sqs, "send_message", QueueUrl=plain, MessageBody="to the dlq", DelaySeconds=0)
-    r.call(sqs, "receive_message", QueueUrl=plain, VisibilityTimeout=0)
-    r.call(sqs, "receive_message", QueueUrl=plain, WaitTimeSeconds=1)  # over maxReceiveCount: to the DLQ
-    r.call(sqs, "receive_message", QueueUrl=dlq, WaitTimeSeconds=1)
-    r.call(sqs, "receive_message", QueueUrl=fifo.replace("q.fifo", "gone.fifo"), WaitTimeSeconds=1)
-    r.call(sqs, "purge_queue", QueueUrl=plain)
-    r.call(sqs, "delete_queue", QueueUrl=plain)
-    r.call("sts", "get_caller_identity")  # not served by the front: moto's own app answers it
-
-
-@pytest.mark.parametrize("script", [_dynamodb_script, _sqs_script], ids=["dynamodb", "sqs"])
+@pytest.mark.parametrize("script", [dynamodb_script, sqs_script], ids=["dynamodb", "sqs"])
 def test_the_front_answers_what_motos_server_answers(
     servers: tuple[str, str], script: Callable[[Recorder], None]
 ) -> None:
@@ -568,3 +191,145 @@ def test_a_long_poll_that_finds_nothing_answers_when_its_wait_is_over(servers: t
     started = time.monotonic()
     assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []  # the queue's own wait: 1 s
     assert 0.9 < time.monotonic() - started < 3
+
+
+# ------------------------------------------------------------------ moto_speed, in this process
+_SCALAR = st.text(max_size=5)
+
+
+def _or_none(inner: Any) -> Any:
+    return st.one_of(inner, st.none())
+
+
+_ATTRIBUTE_VALUES = st.recursive(
+    st.one_of(
+        st.builds(lambda v: {"S": v}, _SCALAR),
+        st.builds(lambda v: {"N": v}, st.integers().map(str)),
+        st.builds(lambda v: {"B": v}, st.binary(max_size=5)),
+        st.builds(lambda v: {"BOOL": v}, st.booleans()),
+        st.just({"NULL": True}),
+        st.builds(lambda v: {"SS": v}, st.lists(_SCALAR, max_size=3)),
+        st.builds(lambda v: {"NS": v}, st.lists(st.integers().map(str), max_size=3)),
+        st.builds(lambda v: {"BS": v}, st.lists(st.binary(max_size=3), max_size=3)),
+        st.builds(lambda v: {"S": v}, st.integers()),  # not a str: the generic walk's str()
+        st.just({"S": "a", "N": "1"}),  # two types: the generic walk
+        st.just({"NULL": None}),
+    ),
+    lambda inner: st.one_of(
+        st.builds(
+            lambda v: {"M": v}, st.dictionaries(st.text(max_size=3), st.one_of(inner, st.none()), max_size=3)
+        ),
+        st.builds(lambda v: {"L": v}, st.lists(_or_none(inner), max_size=3)),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(item=st.dictionaries(st.text(min_size=1, max_size=3), _ATTRIBUTE_VALUES, max_size=4))
+def test_attribute_values_serialize_as_the_generic_walk_does(item: dict[str, Any]) -> None:
+    from moto.core.serialize import JSONSerializer, XFormedAttributePicker
+    from moto.core.utils import get_service_model
+
+    moto_fidelity.install()  # with moto_speed: what the local stack's moto process serves
+
+    class Walked(JSONSerializer):
+        _serialize_type_structure = moto_speed.GENERIC_SERIALIZE_STRUCTURE
+
+    operation = get_service_model("dynamodb").operation_model("GetItem")
+    answers = [
+        cls(operation_model=operation, value_picker=XFormedAttributePicker()).serialize({"Item": item})
+        for cls in (JSONSerializer, Walked)
+    ]
+    assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "ADD v :one SET #n = :n",
+        "SET cash = cash - :c, v = v + :one",
+        "SET #n = #n - :c, z = if_not_exists(z, :c) REMOVE gpk",
+        "SET a = list_append(a, :l), b[1].c = :x DELETE s :s",
+        "REMOVE a, b.c[2]",
+    ],
+)
+def test_a_parsed_update_tree_is_cloned_as_deepcopy_copies_it(expression: str) -> None:
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    tree = UpdateExpressionParser.make(expression)
+    clone = moto_speed._clone(tree, None, None, Node, set())
+    assert _shape(clone) == _shape(copy.deepcopy(tree))
+    assert _links_ok(clone) and not _shares_a_node(clone, tree)
+    # a node reached twice is no plain tree: deepcopy's job
+    tree.children.append(tree.children[0])
+    with pytest.raises(moto_speed._NotPlain):
+        moto_speed._clone(tree, None, None, Node, set())
+    tree.children.pop()
+
+
+def _shape(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_shape(n) for n in node]
+    if hasattr(node, "__dict__"):
+        return type(node), {k: _shape(v) for k, v in vars(node).items() if k != "parent"}
+    return node
+
+
+def _links_ok(node: Any) -> bool:
+    children = [c for c in (getattr(node, "children", None) or []) if hasattr(c, "children")]
+    return all(c.parent is node and _links_ok(c) for c in children)
+
+
+def _shares_a_node(a: Any, b: Any) -> bool:
+    if a is b and hasattr(a, "__dict__"):
+        return True
+    kids = zip(getattr(a, "children", None) or [], getattr(b, "children", None) or [], strict=False)
+    return any(_shares_a_node(x, y) for x, y in kids)
+
+
+def test_concurrent_requests_through_the_front_keep_every_committed_write(servers: tuple[str, str]) -> None:
+    # Given a counter and clients that increment it while others run transactions that are cancelled
+    config = Config(retries={"max_attempts": 1}, max_pool_connections=10)
+    ddb = boto3.client("dynamodb", endpoint_url=servers[1], config=config, **CREDS)
+    ddb.create_table(
+        TableName="isolation",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    ddb.put_item(TableName="isolation", Item={"pk": {"S": "counter"}, "n": {"N": "0"}})
+    acknowledged: list[int] = []
+
+    def increment() -> None:
+        for _ in range(40):
+            ddb.update_item(
+                TableName="isolation",
+                Key={"pk": {"S": "counter"}},
+                UpdateExpression="ADD n :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+            acknowledged.append(1)
+
+    def cancelled() -> None:
+        for _ in range(20):
+            with pytest.raises(ClientError):
+                ddb.transact_write_items(
+                    TransactItems=[
+                        {"Update": {"TableName": "isolation", "Key": {"pk": {"S": "counter"}},
+                                    "UpdateExpression": "ADD n :big",
+                                    "ExpressionAttributeValues": {":big": {"N": "1000"}}}},
+                        {"ConditionCheck": {"TableName": "isolation", "Key": {"pk": {"S": "absent"}},
+                                            "ConditionExpression": "attribute_exists(pk)"}},
+                    ]
+                )  # fmt: skip
+
+    threads = [threading.Thread(target=f) for f in (increment, increment, increment, cancelled, cancelled)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Then the counter holds every acknowledged increment and nothing of the cancelled transactions
+    item = ddb.get_item(TableName="isolation", Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"]
+    assert int(item["n"]["N"]) == len(acknowledged) == 120
