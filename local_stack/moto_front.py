@@ -71,7 +71,7 @@ def _install_parked_receive() -> None:
         POLL.wait = 0 if result else int(wait_seconds_timeout or 0)
         return result
 
-    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign,assignment]
     _installed = True
 
 
@@ -215,8 +215,7 @@ class Front:
             from werkzeug.exceptions import InternalServerError
 
             error = InternalServerError()
-            body = error.get_body(environ)
-            return 500, error.get_headers(environ), body.encode()
+            return 500, error.get_headers(environ), error.get_body(environ).encode()
 
     def _wsgi(self, environ: dict[str, Any]) -> bytes:
         assert self.router is not None
