@@ -6,6 +6,11 @@ Child: `python -m local_stack.moto_process PORT [STATE_DIR]`; prints one line, `
 command a line (`{"checkpoint": [stream_arn, shard_id, sequence_number]}`) until end of file, which
 comes when the parent stops it or dies (even by kill -9): it saves a last time and exits.
 Parent: `MotoProcess` starts it and sends the stream pollers' checkpoints.
+
+It serves through local_stack/moto_front.py (one thread, keep-alive, moto's handlers called
+directly); `LOCAL_MOTO_SERVER=werkzeug` serves through moto's own ThreadedMotoServer instead, and
+`LOCAL_MOTO_SPEED=0` leaves out local_stack/moto_speed.py - the baseline that
+tests/integration/test_moto_front.py and benchmarks/moto_calls.py compare with.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -46,9 +52,17 @@ def _hold(state: StateDir) -> Any:
         sys.exit(f"{state.path} is in use by another local stack: stop it, or set LOCAL_STATE_DIR")
 
 
-def main() -> None:
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+def _server(port: int) -> Any:
+    if os.environ.get("LOCAL_MOTO_SERVER") == "werkzeug":
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+        return ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    from local_stack.moto_front import Front
+
+    return Front("127.0.0.1", port)
+
+
+def main() -> None:
     port = int(sys.argv[1])
     state = StateDir(Path(sys.argv[2])) if len(sys.argv) > 2 and sys.argv[2] else None
     # Ctrl-C (and a closed terminal's SIGHUP) reach the whole process group: the parent stops us
@@ -70,7 +84,7 @@ def main() -> None:
         except Exception as exc:
             sys.exit(f"cannot restore {state.snapshot}: {exc}\n`make reset` starts with an empty market")
         saver = persistence.Saver(state.snapshot, SAVE_EVERY_S, report=_say, checkpoints=checkpoints or {})
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _server(port)  # after persistence.install(): the front wraps what it patched
     server.start()
     if saver is not None:
         saver.start()

@@ -116,7 +116,12 @@ def moto_server(*, patched: bool = True) -> Iterator[str]:
     if patched:
         moto_fidelity.install()
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    if patched:
+        from local_stack.moto_front import Front
+
+        server: Any = Front("127.0.0.1", port)
+    else:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
