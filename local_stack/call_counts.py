@@ -96,6 +96,7 @@ def install_from_env(env: dict[str, str] | None = None, every_s: float = 0.5) ->
             counts.write(path)
 
     threading.Thread(target=keep_writing, name="call-counts", daemon=True).start()
+
     def last_write() -> None:
         stop.set()
         counts.write(path)
