@@ -190,7 +190,7 @@ class Session:
         else:
             await load.closed_loop(a.duration, a.window)
         end = start + a.duration
-        unsettled = await load.drain(30)
+        unsettled = await load.drain(300)
         calls, inv = report.calls_between(before, await self._quiet_counts())
         name = f"rate {a.rate:g}/s" if mode == "open" else f"saturation (window {a.window})"
         offered = a.rate if mode == "open" else None

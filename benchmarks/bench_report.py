@@ -32,6 +32,7 @@ class PhaseResult:
     offered_per_s: float | None
     accepted_per_s: float
     settled_per_s: float
+    settled_overall_per_s: float  # the whole phase and its drain (see phase_result)
     cancels_per_s: float
     latency: dict[str, dict[str, float | None]]
     statuses: dict[str, int]
@@ -76,6 +77,10 @@ def phase_result(
         s = rec.seen.get(t.order_id)
         if start <= t.sent <= end and s and s.cancelled > t.sent:
             lat_cancel.append(s.cancelled - t.sent)
+    # the whole phase, drain included: settled orders / (the last one's ORDER_ACCEPTED - the first POST)
+    settled_at = [a for t in ok if (a := rec.seen.get(t.order_id, _NONE).accepted) > 0]
+    first = min((t.sent for t in ok), default=0.0)
+    overall = len(settled_at) / (max(settled_at) - first) if settled_at and max(settled_at) > first else 0.0
     statuses = Counter(f"{'DELETE' if t.kind == 'cancel' else 'POST'} {t.status}" for t in rec.traces)
     return PhaseResult(
         name=name,
@@ -84,6 +89,7 @@ def phase_result(
         offered_per_s=offered,
         accepted_per_s=sum(1 for t in ok if start <= t.answered <= end) / window,
         settled_per_s=settled / window,
+        settled_overall_per_s=overall,
         cancels_per_s=sum(1 for t in cancels if start <= t.answered <= end) / window,
         latency={
             "POST answer": summary_ms(lat_post),
@@ -126,15 +132,15 @@ def _ms(v: float | None) -> str:
 def print_phases(title: str, results: list[PhaseResult]) -> None:
     print(f"\n== {title}")
     print(
-        f"{'phase':<22} {'offered/s':>9} {'accepted/s':>10} {'settled/s':>9} {'cancels/s':>9} "
-        f"{'unsettled':>9}  statuses"
+        f"{'phase':<22} {'offered/s':>9} {'accepted/s':>10} {'settled/s':>9} {'to drain':>9} "
+        f"{'cancels/s':>9} {'unsettled':>9}  statuses"
     )
     for r in results:
         offered = "-" if r.offered_per_s is None else f"{r.offered_per_s:.0f}"
         statuses = ", ".join(f"{k}: {v}" for k, v in r.statuses.items())
         print(
             f"{r.name:<22} {offered:>9} {r.accepted_per_s:>10.1f} {r.settled_per_s:>9.1f} "
-            f"{r.cancels_per_s:>9.1f} {r.unsettled:>9}  {statuses}"
+            f"{r.settled_overall_per_s:>9.1f} {r.cancels_per_s:>9.1f} {r.unsettled:>9}  {statuses}"
             + (f"; ws errors {r.ws_errors}" if r.ws_errors else "")
         )
     print(f"{'latency (ms)':<22} {'what':<30} {'n':>6} {'p50':>7} {'p95':>7} {'p99':>7}")

@@ -235,17 +235,26 @@ class Load:
                 t.window = None
             self.rec.waiting.clear()
 
-    async def drain(self, timeout: float) -> int:
-        """Wait until every accepted order of the phase has its ORDER_ACCEPTED; the ones still missing."""
-        deadline = time.perf_counter() + timeout
+    async def drain(self, timeout: float, stall: float = 20) -> int:
+        """Wait until every accepted order of the phase has its ORDER_ACCEPTED (the next phase starts
+        on a quiet stack), at most ``timeout`` s and while they keep coming (none for ``stall`` s:
+        give up). Returns how many are still missing."""
+        start = last_progress = time.perf_counter()
+        last_missing, said = -1, start
         while True:
             missing = sum(
                 1
                 for t in self.rec.traces
                 if t.kind != "cancel" and t.order_id and not self.rec.seen.get(t.order_id, Seen()).accepted
             )
-            if not missing or time.perf_counter() > deadline:
+            now = time.perf_counter()
+            if missing != last_missing:
+                last_missing, last_progress = missing, now
+            if not missing or now - start > timeout or now - last_progress > stall:
                 return missing
+            if now - said > 10:
+                print(f"  draining: {missing} orders not settled yet", flush=True)
+                said = now
             await asyncio.sleep(0.1)
 
 

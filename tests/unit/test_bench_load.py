@@ -37,6 +37,7 @@ def test_a_phase_counts_accepted_and_settled_in_its_window_only() -> None:
     r = bench_report.phase_result("p", "open", rec, 1.2, 3.2, 10.0, 1, {}, {})
     assert r.accepted_per_s == pytest.approx(2 / 2.0)  # o1 and o2 answered in [1.2, 3.2]
     assert r.settled_per_s == pytest.approx(2 / 2.0)  # o0 (1.5) and o1 (2.5) accepted in it
+    assert r.settled_overall_per_s == pytest.approx(2 / (2.5 - 1.0))  # first POST to last settle
     assert r.latency["POST -> ORDER_ACCEPTED"]["n"] == 1  # sent in the window and accepted: o1
     assert r.latency["POST -> ORDER_ACCEPTED"]["p50"] == pytest.approx(500)
     assert r.latency["POST -> ORDER_FILLED (taker)"]["p50"] == pytest.approx(600)
