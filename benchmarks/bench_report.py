@@ -185,7 +185,9 @@ def print_reads(reads: dict[str, dict[str, float]]) -> None:
 
 def print_ratios(empty: list[PhaseResult], loaded: list[PhaseResult], preload: int) -> None:
     print(f"\n== after --preload {preload}: ratio to the empty stack (same invocation)")
-    print(f"{'phase':<22} {'settled/s':>10} {'accepted/s':>10} {'p50 acc':>8} {'p99 acc':>8}")
+    print(
+        f"{'phase':<22} {'settled/s':>10} {'to drain':>10} {'accepted/s':>10} {'p50 acc':>8} {'p99 acc':>8}"
+    )
     for a, b in zip(empty, loaded, strict=True):
         la, lb = a.latency["POST -> ORDER_ACCEPTED"], b.latency["POST -> ORDER_ACCEPTED"]
 
@@ -194,6 +196,7 @@ def print_ratios(empty: list[PhaseResult], loaded: list[PhaseResult], preload: i
 
         print(
             f"{a.name:<22} {ratio(a.settled_per_s, b.settled_per_s):>10} "
+            f"{ratio(a.settled_overall_per_s, b.settled_overall_per_s):>10} "
             f"{ratio(a.accepted_per_s, b.accepted_per_s):>10} {ratio(la['p50'], lb['p50']):>8} "
             f"{ratio(la['p99'], lb['p99']):>8}"
         )
