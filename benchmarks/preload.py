@@ -85,6 +85,7 @@ def preload_stack(
     remote = boto3.client("dynamodb", endpoint_url=moto_endpoint, **creds)
     t0 = time.perf_counter()
     timing = {"write_s": 0.0}
+    per_item_ms: list[float] = []  # each chunk's write, per item: does storing slow down as it fills?
     writer = ThreadPoolExecutor(1)  # the stack's moto stores a chunk while the next one is made
     last: list[Future[None]] = []
 
@@ -92,6 +93,8 @@ def preload_stack(
         t = time.perf_counter()
         _write(remote, batch)
         timing["write_s"] += time.perf_counter() - t
+        if batch:
+            per_item_ms.append((time.perf_counter() - t) * 1000 / len(batch))
 
     def flush(batch: list[dict[str, Any]]) -> None:
         for f in last:
@@ -110,6 +113,9 @@ def preload_stack(
             "simulate_s": round(stats.pop("simulate_s"), 1),
             "write_s": round(timing["write_s"], 1),
             "total_s": round(total, 1),
+            "write_ms_per_item_first_last": [round(per_item_ms[0], 2), round(per_item_ms[-1], 2)]
+            if per_item_ms
+            else [],
         }
     )
     return stats
