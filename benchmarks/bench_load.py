@@ -116,13 +116,13 @@ class Session:
         await asyncio.gather(*self.listeners, return_exceptions=True)
 
     # ------------------------------------------------------------------ steps
-    async def one(self, http: httpx.AsyncClient, n: int, body: dict[str, Any]) -> str:
+    async def one(self, http: httpx.AsyncClient, n: int, body: dict[str, Any], timeout: float = 30) -> str:
         t = self.traders[n]
         r = await http.post("/orders", json=body, headers=t.headers)
         r.raise_for_status()
         order_id = str(r.json()["id"])
-        if not await wait_accepted(self.rec, order_id, 30):
-            raise RuntimeError(f"order {order_id} was not accepted within 30 s")
+        if not await wait_accepted(self.rec, order_id, timeout):
+            raise RuntimeError(f"order {order_id} was not accepted within {timeout:.0f} s")
         return order_id
 
     async def paths(self, http: httpx.AsyncClient) -> None:
@@ -230,7 +230,7 @@ async def run_stack(args: argparse.Namespace, name: str, preload: int) -> StackR
                     "quantity": 1,
                     "limit_price": "90.00",
                 }
-                await s.one(http, 0, body)
+                await s.one(http, 0, body, timeout=1800)  # the notifier reads every preloaded record
                 run.preload["stream_drained_s"] = round(time.perf_counter() - t0, 1)
             ws_calls, _ = report.calls_between(before_ws, await s._quiet_counts())
             run.paths["ws connect (per connection)"] = (
