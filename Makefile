@@ -11,7 +11,7 @@ export PYENV_VERSION ?= 3.11.7:3.12.1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint unit integration e2e check-template bench-engine clean chaos check-conservation
+.PHONY: run test lint unit integration e2e check-template bench-engine bench-load clean chaos check-conservation
 
 $(VENV)/.installed: requirements/dev.txt layers/shared/requirements.txt functions/api/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ check-conservation: $(VENV)/.installed
 
 bench-engine: $(VENV)/.installed
 	$(PY) benchmarks/run_engine_bench.py $(ARGS)
+
+# The load benchmark: its own local stack, 20 traders over HTTP + WebSocket on 4 stocks, at a fixed
+# rate and at saturation; AWS calls per order. ARGS="--help", e.g. ARGS="--preload 100000 --json out.json"
+bench-load: $(VENV)/.installed
+	$(PY) -m benchmarks.bench_load $(ARGS)
 
 clean:
 	rm -rf .aws-sam .hypothesis .pytest_cache .ruff_cache .mypy_cache

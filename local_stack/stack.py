@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import uvicorn
 
-from local_stack import faults, restored
+from local_stack import call_counts, faults, restored
 from local_stack.event_sources import (
     DEFAULT_TIME_SCALE,
     SchedulePoller,
@@ -170,6 +170,7 @@ class LocalStack:
         install_direct_posts(
             boto3.DEFAULT_SESSION.events, lambda: getattr(self, "gateway", None), self.config.ws_port
         )
+        call_counts.install_from_env()  # LOCAL_CALL_COUNTS=path: the AWS calls by function, for benchmarks
         if self.faults.probabilities:
             print(f"LOCAL_FAULTS: {self.faults.describe()}", flush=True)
         self.sqs = boto3.client("sqs", endpoint_url=self.endpoint)
