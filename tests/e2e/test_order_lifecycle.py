@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from local_stack import faults
+from local_stack.stack import LocalStack
 from tests.e2e.conftest import grant, place_order, settled, wait_until
 
 
@@ -68,7 +70,7 @@ def test_ioc_partial_fill_events_arrive_in_order(
 
 
 def test_cancel_is_idempotent_and_final_orders_refuse_it(
-    http: httpx.Client, register: Any, new_symbol: Any, ws: Any
+    http: httpx.Client, stack: LocalStack, register: Any, new_symbol: Any, ws: Any
 ) -> None:
     # Given a resting buy
     symbol = new_symbol(reference_price="10.00")
@@ -78,9 +80,12 @@ def test_cancel_is_idempotent_and_final_orders_refuse_it(
     order = settled(http, buyer, r.json()["id"])
     assert order["status"] == "open" and order["reserved_cash"] == "66.50"
 
-    # When it is cancelled twice
-    first = http.delete(f"/api/orders/{order['id']}", headers=buyer["headers"])
-    second = http.delete(f"/api/orders/{order['id']}", headers=buyer["headers"])
+    # When it is cancelled twice while it is still open (the matcher's first go at the cancel dies
+    # before its commit, so the second DELETE cannot race the cancel's settlement: the message is
+    # back after the visibility timeout, 3 s here)
+    with stack.faults.armed(faults.MATCHER_CRASH_BEFORE_COMMIT, functions={faults.MATCHER}):
+        first = http.delete(f"/api/orders/{order['id']}", headers=buyer["headers"])
+        second = http.delete(f"/api/orders/{order['id']}", headers=buyer["headers"])
 
     # Then both are 202 with cancel_requested, the user gets ORDER_CANCELLED (user) and the money back
     assert (first.status_code, second.status_code) == (202, 202)
