@@ -145,7 +145,8 @@ def test_an_order_leaves_the_open_list_when_final(exchange: Exchange) -> None:
     expired = _place(ex, seller, sym, "sell", 1, 12_100, tif="day")
     pending = _place(ex, seller, sym, "sell", 1, 12_200)
     _process(ex, sym, seller, filled, partial, cancelled, expired)
-    assert _ids(ex.orders.list(seller, "open", None, 50, None)[0]) == [pending, expired, cancelled, partial, filled]
+    resting = [pending, expired, cancelled, partial, filled]
+    assert _ids(ex.orders.list(seller, "open", None, 50, None)[0]) == resting
 
     take = _place(ex, buyer, sym, "buy", 8, 10_100)  # fills `filled`, 3 of `partial`
     _process(ex, sym, buyer, take)
@@ -180,7 +181,7 @@ def test_filtered_reads_are_bounded_per_request_and_page_on(exchange: Exchange) 
     got, _ = _all_pages(ex, user, "closed", other, 50)
     assert got == [wanted[0]]
     got, _ = _all_pages(ex, user, "closed", None, 500)
-    assert got == closed[::-1] + [wanted[0]]
+    assert got == [*closed[::-1], wanted[0]]
     got, _ = _all_pages(ex, user, "open", other, 50)
     assert got == wanted[:0:-1]
 
