@@ -17,6 +17,10 @@ def create_or_reuse_table(ddb: Any, kwargs: dict[str, Any]) -> tuple[dict[str, A
             raise
     desc = ddb.describe_table(TableName=kwargs["TableName"])["Table"]
     align_indexes(ddb, kwargs, desc)
+    if any(g["IndexName"] == "user_open_orders" for g in kwargs.get("GlobalSecondaryIndexes", [])):
+        filled = backfill_open_user(ddb, kwargs["TableName"])
+        if filled:
+            print(f"restored state: {filled} non-final orders joined user_open_orders", flush=True)
     return desc, False
 
 
@@ -37,6 +41,42 @@ def align_indexes(ddb: Any, props: dict[str, Any], desc: dict[str, Any]) -> None
             AttributeDefinitions=props["AttributeDefinitions"],
             GlobalSecondaryIndexUpdates=updates,
         )
+
+
+_NON_FINAL = ("pending", "open", "partially_filled")
+
+
+def backfill_open_user(ddb: Any, table: str) -> int:
+    """Orders stored before the sparse ``user_open_orders`` index get its ``open_user`` (the order's
+    user) if not final. Every non-final order is in ``open_orders`` (resting) or ``pending_orders``
+    (pending, or a cancel requested), both sparse: this reads only non-final orders, not history.
+    Conditional: an order already carrying it, or final meanwhile, is left alone."""
+    filled = 0
+    for index in ("open_orders", "pending_orders"):
+        kwargs: dict[str, Any] = {"TableName": table, "IndexName": index, "ProjectionExpression": "pk, sk"}
+        while True:
+            page = ddb.scan(**kwargs)
+            for key in page.get("Items", []):
+                try:
+                    ddb.update_item(
+                        TableName=table,
+                        Key={"pk": key["pk"], "sk": key["sk"]},
+                        UpdateExpression="SET open_user = user_id",
+                        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(open_user) "
+                        "AND #st IN (:a, :b, :c)",
+                        ExpressionAttributeNames={"#st": "status"},
+                        ExpressionAttributeValues={
+                            f":{k}": {"S": v} for k, v in zip("abc", _NON_FINAL, strict=True)
+                        },
+                    )
+                    filled += 1
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                        raise
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return filled
 
 
 def existing_queue(sqs: Any, name: str) -> str | None:

@@ -135,7 +135,7 @@ def test_reservations_are_refused_when_short(exchange: Exchange) -> None:
     with pytest.raises(InsufficientShares):
         place(ex, poor, sym, "sell", 1, 5_000)
     assert cash(ex, poor) == (5_000, 0)
-    assert ex.store.orders(poor, 10, None, None, None).items == []
+    assert ex.store.orders(poor, "all", None, 10, None).items == []
 
 
 def test_market_order_is_collared_and_needs_liquidity(exchange: Exchange) -> None:

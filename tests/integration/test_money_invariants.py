@@ -43,7 +43,7 @@ def _check(ex: Exchange, symbol: str, users: list[str]) -> None:
         c = ex.store.cash(u)
         h = ex.store.holding(u, symbol) or {"available": 0, "reserved": 0}
         assert min(c["available"], c["reserved"], h["available"], h["reserved"]) >= 0, (c, h)
-        orders = [o for o in ex.store.orders(u, 500, None, None, None).items]
+        orders = [o for o in ex.store.orders(u, "all", None, 500, None).items]
         open_orders = [o for o in orders if o["status"] in NON_FINAL]
         assert c["reserved"] == sum(o["reserved_cash"] for o in open_orders)
         assert h["reserved"] == sum(o["reserved_quantity"] for o in open_orders)

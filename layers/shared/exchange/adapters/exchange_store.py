@@ -19,6 +19,7 @@ from exchange.adapters.dynamo import (
     TransactionConflict,
     TransactionFailed,
 )
+from exchange.adapters.order_list import list_orders
 from exchange.domain.errors import (
     Conflict,
     InsufficientFunds,
@@ -274,31 +275,10 @@ class ExchangeStore:
         return self.table.get(keys.user(user_id), keys.order_sk(order_id))
 
     def orders(
-        self,
-        user_id: str,
-        limit: int,
-        start_key: Item | None,
-        statuses: tuple[str, ...] | None,
-        symbol: str | None,
+        self, user_id: str, status: str, symbol: str | None, limit: int, start_key: Item | None
     ) -> Page:
-        filters, values, names = [], {":pk": keys.user(user_id), ":p": "ORDER#"}, {}
-        if statuses:
-            names["#st"] = "status"
-            filters.append("#st IN (" + ", ".join(f":s{i}" for i in range(len(statuses))) + ")")
-            values.update({f":s{i}": s for i, s in enumerate(statuses)})
-        if symbol:
-            filters.append("symbol = :sym")
-            values[":sym"] = symbol
-        return self.table.query(
-            "pk = :pk AND begins_with(sk, :p)",
-            values,
-            names=names or None,
-            forward=False,
-            limit=limit,
-            start_key=start_key,
-            consistent=True,
-            filter_expression=" AND ".join(filters) or None,
-        )
+        """Newest first, O(limit) items read (adapters/order_list.py)."""
+        return list_orders(self.table, user_id, status, symbol, limit, start_key)
 
     def fills_of_order(self, user_id: str, order_id: str) -> list[Item]:
         return list(

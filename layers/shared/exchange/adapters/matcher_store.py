@@ -23,8 +23,9 @@ from exchange.usecases.matching.port import Counterparties, Loaded
 _CONFLICTS = ("TransactionConflictException", "TransactionInProgressException")
 
 _ORDER_FIELDS = tuple(f.name for f in fields(Order) if f.name != "extra")
-# index attributes derived from the record (book_seq -> book_symbol, pending_since -> pending_shard)
-_DERIVED = ("pk", "sk", "type", "book_symbol", "pending_shard")
+# index attributes derived from the record (book_seq -> book_symbol, pending_since -> pending_shard,
+# not final -> open_user: the order's Put drops it in the transaction that makes the order final)
+_DERIVED = ("pk", "sk", "type", "book_symbol", "pending_shard", "open_user")
 _INDEX_KEYS = ("book_seq", "pending_since")  # absent, never NULL, when not set
 
 
@@ -45,6 +46,8 @@ def order_to_item(o: Order) -> Item:
         item["book_symbol"] = o.symbol
     if o.pending_since is not None:
         item["pending_shard"] = keys.PENDING_SHARD
+    if not o.is_final:
+        item["open_user"] = o.user_id
     return item
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from exchange.domain.errors import ValidationFailed
 
 
-def _invalid() -> ValidationFailed:
+def invalid_cursor() -> ValidationFailed:
     return ValidationFailed("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}])
 
 
@@ -28,10 +28,10 @@ def decode_cursor(cursor: str | None, *, partition: tuple[str, str]) -> dict[str
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except ValueError as exc:
-        raise _invalid() from exc
+        raise invalid_cursor() from exc
     if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):
-        raise _invalid()
+        raise invalid_cursor()
     attribute, value = partition
     if key.get(attribute) != value:
-        raise _invalid()
+        raise invalid_cursor()
     return key

@@ -17,11 +17,10 @@ from exchange.domain.errors import (
     ValidationFailed,
 )
 from exchange.domain.money import collar_bound
-from exchange.domain.records import FINAL, NON_FINAL
 from exchange.ids import new_id, now_ms
 from exchange.messages import MessageKind, OrderMessage
 from exchange.observability import logger
-from exchange.usecases.cursors import decode_cursor, encode_cursor
+from exchange.usecases.cursors import decode_cursor, encode_cursor, invalid_cursor
 from exchange.views import book_levels
 
 
@@ -97,6 +96,7 @@ class Orders:
             "updated_at": now,
             "pending_shard": keys.PENDING_SHARD,
             "pending_since": now,
+            "open_user": user_id,  # sparse user_open_orders index: the matcher drops it when final
         }
         try:
             self.store.place_order(
@@ -157,16 +157,14 @@ class Orders:
     def list(
         self, user_id: str, status: str, symbol: str | None, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        statuses = {"open": NON_FINAL, "closed": FINAL}.get(status)
+        """Newest first; a page may hold fewer than ``limit`` orders with a next cursor (a filtered
+        read examines a bounded number of items per request)."""
         start = decode_cursor(cursor, partition=("pk", keys.user(user_id)))
-        out: list[dict[str, Any]] = []
-        while len(out) < limit:
-            page = self.store.orders(user_id, limit - len(out), start, statuses, symbol)
-            out.extend(page.items)
-            start = page.last_key
-            if start is None:
-                break
-        return out, encode_cursor(start) if start and out else None
+        # an open-list cursor is a key of the open index, the others of the partition
+        if start is not None and start.get("open_user") != (user_id if status == "open" else None):
+            raise invalid_cursor()
+        page = self.store.orders(user_id, status, symbol, limit, start)
+        return page.items, encode_cursor(page.last_key)
 
     def cancel(self, user_id: str, order_id: str) -> dict[str, Any]:
         """Store cancel_requested (202 from then on), then tell the stock's sequencer."""
