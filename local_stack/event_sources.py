@@ -53,20 +53,55 @@ class _Loop(threading.Thread):
         self.stop = stop
         self.ready = threading.Event()
         self.errors = 0
+        # set by whatever may have made work for this source (see WriteSignal); None: poll on the clock
+        self.wake: threading.Event | None = None
 
     def run(self) -> None:
         self.ready.set()
         while not self.stop.is_set():
             try:
                 if not self.poll_once():
-                    self.stop.wait(self.idle_wait_s)
+                    self._idle()
             except Exception as exc:  # keep the loop alive, like the managed poller
                 self.errors += 1
                 print(f"[{self.name}] poll failed: {exc!r}")
                 self.stop.wait(0.5)
 
+    def _idle(self) -> None:
+        if self.wake is None:
+            self.stop.wait(self.idle_wait_s)
+            return
+        self.wake.wait(self.idle_wait_s)  # at the latest after idle_wait_s, as without a signal
+        self.wake.clear()
+
     def poll_once(self) -> int:
         raise NotImplementedError
+
+
+class WriteSignal:
+    """Wakes the stream pollers when a function of this process has written to DynamoDB, instead of
+    leaving the new records to the next poll (up to ``idle_wait_s`` later): a botocore after-call
+    hook on the functions' clients. Writes from other processes (tools, tests' own clients) are
+    still found by the clock. Polls only ever come sooner; what a poll returns is unchanged."""
+
+    WRITES = frozenset(
+        {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "ExecuteStatement"}
+    )
+
+    def __init__(self) -> None:
+        self.events: list[threading.Event] = []
+
+    def install(self, emitter: Any) -> None:
+        emitter.register("after-call.dynamodb", self._after_call, unique_id="local-stream-wake")
+
+    def add(self, loop: _Loop) -> None:
+        loop.wake = threading.Event()
+        self.events.append(loop.wake)
+
+    def _after_call(self, model: Any, **_: Any) -> None:
+        if model.name in self.WRITES:
+            for event in self.events:
+                event.set()
 
 
 class SqsPoller(_Loop):

@@ -22,6 +22,7 @@ from local_stack.event_sources import (
     SchedulePoller,
     SqsPoller,
     StreamPoller,
+    WriteSignal,
     failure_sink,
     local_time_scale,
 )
@@ -171,6 +172,9 @@ class LocalStack:
             boto3.DEFAULT_SESSION.events, lambda: getattr(self, "gateway", None), self.config.ws_port
         )
         call_counts.install_from_env()  # LOCAL_CALL_COUNTS=path: the AWS calls by function, for benchmarks
+        # a function's write wakes the stream pollers at once (they still poll every 50 ms regardless)
+        self.write_signal = WriteSignal()
+        self.write_signal.install(boto3.DEFAULT_SESSION.events)
         if self.faults.probabilities:
             print(f"LOCAL_FAULTS: {self.faults.describe()}", flush=True)
         self.sqs = boto3.client("sqs", endpoint_url=self.endpoint)
@@ -298,19 +302,19 @@ class LocalStack:
                     sink = (
                         failure_sink(self.sqs, t.refs[destination["Fn::GetAtt"][0]]) if destination else None
                     )
-                    self.threads.append(
-                        StreamPoller(
-                            self.streams,
-                            t.attrs[(table_id, "StreamArn")],
-                            local.invoke,
-                            batch_size=int(p.get("BatchSize", 100)),
-                            max_retries=int(p.get("MaximumRetryAttempts", 5)),
-                            on_failure=sink,
-                            stop=self.stop_event,
-                            resume=self.moto.checkpoints.get(t.attrs[(table_id, "StreamArn")], {}),
-                            checkpoint=self.moto.checkpoint if self.config.state_dir else None,
-                        )
+                    stream_poller = StreamPoller(
+                        self.streams,
+                        t.attrs[(table_id, "StreamArn")],
+                        local.invoke,
+                        batch_size=int(p.get("BatchSize", 100)),
+                        max_retries=int(p.get("MaximumRetryAttempts", 5)),
+                        on_failure=sink,
+                        stop=self.stop_event,
+                        resume=self.moto.checkpoints.get(t.attrs[(table_id, "StreamArn")], {}),
+                        checkpoint=self.moto.checkpoint if self.config.state_dir else None,
                     )
+                    self.write_signal.add(stream_poller)
+                    self.threads.append(stream_poller)
                 elif source.type == "Schedule":
                     self.threads.append(
                         SchedulePoller(local.invoke, self.config.schedule_seconds, stop=self.stop_event)

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local_stack.event_sources import SqsPoller, StreamPoller, failure_sink
+from local_stack.event_sources import SqsPoller, StreamPoller, WriteSignal, failure_sink
 from tests.integration.conftest import CREDS, hash_table, moto_server
 
 
@@ -105,3 +105,40 @@ def test_stream_batches_retry_from_the_first_failure_then_go_to_the_destination(
     assert calls == [["a", "b", "c"], ["b", "c"], ["b", "c"], ["c"]]
     sent = sqs.receive_message(QueueUrl=failures_queue)["Messages"]
     assert '"b"' in sent[0]["Body"]
+
+
+def test_a_signalled_write_wakes_the_stream_poller_before_its_idle_wait(endpoint: str) -> None:
+    # Given a stream poller that would otherwise sleep 5 s between polls that found nothing, and a
+    # client (a function's, in the local stack) whose writes signal it
+    session = boto3.session.Session(**CREDS)
+    signal = WriteSignal()
+    signal.install(session.events)
+    ddb = session.client("dynamodb", endpoint_url=endpoint)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, **CREDS)
+    arn = hash_table(ddb, "wake-test", stream=True)
+    delivered: list[float] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        delivered.extend(time.monotonic() for _ in event["Records"])
+        return {"batchItemFailures": []}
+
+    stop = threading.Event()
+    poller = StreamPoller(streams, arn, function, stop=stop)
+    poller.idle_wait_s = 5.0
+    signal.add(poller)
+    poller.start()
+    try:
+        time.sleep(0.5)  # its first poll found the stream empty: it is idle now, for up to 5 s
+
+        # When that client writes
+        written = time.monotonic()
+        ddb.put_item(TableName="wake-test", Item={"pk": {"S": "a"}})
+
+        # Then the record is delivered well before the idle wait would have ended
+        deadline = written + 4
+        while not delivered and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert delivered and delivered[0] - written < 1.0
+    finally:
+        stop.set()
+        poller.join(timeout=6)
