@@ -127,3 +127,19 @@ def moto_server(*, patched: bool = True) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+@contextmanager
+def examined(ex: Exchange) -> Iterator[list[int]]:
+    """The items DynamoDB examined (ScannedCount) for each Query sent meanwhile."""
+    counts: list[int] = []
+
+    def count(parsed: dict[str, Any], **_: Any) -> None:
+        counts.append(int(parsed.get("ScannedCount", 0)))
+
+    events = ex.store.table.client.meta.events
+    events.register("after-call.dynamodb.Query", count)
+    try:
+        yield counts
+    finally:
+        events.unregister("after-call.dynamodb.Query", count)

@@ -5,8 +5,6 @@ examines only the candles it returns; an older stock (trades, no candles) is bac
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from exchange.ids import iso_ms
 from exchange.usecases.market import Market
 from exchange.usecases.matching import Matcher, Message
 from exchange.usecases.orders import OrderRequest
-from tests.integration.conftest import Exchange
+from tests.integration.conftest import Exchange, examined
 
 BASE = 1_767_225_600_000  # 2026-01-01T00:00Z
 DAY = 86_400_000
@@ -98,22 +96,6 @@ def read(
         (c["start"], c["open"], c["high"], c["low"], c["close"], c["volume"])
         for c in Market(ex.store).candles(sym, interval, from_ms, to_ms)
     ]
-
-
-@contextmanager
-def examined(ex: Exchange) -> Iterator[list[int]]:
-    """The items DynamoDB examined (ScannedCount) for each Query sent meanwhile."""
-    counts: list[int] = []
-
-    def count(parsed: dict[str, Any], **_: Any) -> None:
-        counts.append(int(parsed.get("ScannedCount", 0)))
-
-    events = ex.store.table.client.meta.events
-    events.register("after-call.dynamodb.Query", count)
-    try:
-        yield counts
-    finally:
-        events.unregister("after-call.dynamodb.Query", count)
 
 
 history = st.lists(

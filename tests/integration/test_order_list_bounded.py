@@ -6,8 +6,6 @@ on with a cursor; a restored state's non-final orders join the index at start-up
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,25 +18,9 @@ from exchange.ids import new_id
 from exchange.usecases.matching import Message
 from exchange.usecases.orders import OrderRequest
 from local_stack.restored import backfill_open_user
-from tests.integration.conftest import Exchange
+from tests.integration.conftest import Exchange, examined
 
 HISTORY = 1500  # closed orders stored after the open ones (newer: a newest-first walk meets them first)
-
-
-@contextmanager
-def examined(ex: Exchange) -> Iterator[list[int]]:
-    """The items DynamoDB examined (ScannedCount) for each Query sent meanwhile."""
-    counts: list[int] = []
-
-    def count(parsed: dict[str, Any], **_: Any) -> None:
-        counts.append(int(parsed.get("ScannedCount", 0)))
-
-    events = ex.store.table.client.meta.events
-    events.register("after-call.dynamodb.Query", count)
-    try:
-        yield counts
-    finally:
-        events.unregister("after-call.dynamodb.Query", count)
 
 
 def _symbol(ex: Exchange) -> str:
