@@ -34,6 +34,8 @@ import weakref
 from decimal import Decimal
 from typing import Any
 
+from local_stack.moto_key_ranges import key_range
+
 RESULT_SIZE_SAFE = 1_000_000 - 410_000  # moto pages at 1 MB; an item is at most ~405 KB
 _KEY_TYPES = ("S", "N", "B")
 _OPS = ("=", "<", "<=", ">", ">=", "BETWEEN", "BEGINS_WITH")
@@ -240,47 +242,6 @@ def _typed(value: Any, types: tuple[str, type]) -> Any:
     return cast
 
 
-def _prefix_end(prefix: str) -> str | None:
-    chars = list(prefix)
-    while chars:
-        if ord(chars[-1]) < 0x10FFFF:
-            chars[-1] = chr(ord(chars[-1]) + 1)
-            return "".join(chars)
-        chars.pop()
-    return None
-
-
-def _key_range(entries: list[tuple[Any, ...]], op: str | None, values: list[Any]) -> tuple[int, int]:
-    """Positions [lo, hi) holding every entry whose first sort value can satisfy the condition."""
-    n = len(entries)
-    if op is None:
-        return 0, n
-
-    def left(v: Any) -> int:
-        return bisect.bisect_left(entries, v, key=lambda t: t[0])
-
-    def right(v: Any) -> int:
-        return bisect.bisect_right(entries, v, key=lambda t: t[0])
-
-    if op == "=":
-        return left(values[0]), right(values[0])
-    if op == "<":
-        return 0, left(values[0])
-    if op == "<=":
-        return 0, right(values[0])
-    if op == ">":
-        return right(values[0]), n
-    if op == ">=":
-        return left(values[0]), n
-    if op == "BETWEEN":
-        lo = left(values[0])
-        return lo, max(lo, right(values[1]))
-    # BEGINS_WITH, on strings only (checked by the caller)
-    end = _prefix_end(values[0])
-    lo = left(values[0])
-    return lo, max(lo, left(end) if end is not None else n)
-
-
 def _window(table: Any, index: _Index, request: dict[str, Any]) -> list[Any]:
     """The items moto's query must see to answer exactly as over the whole table."""
     partition = request["partition"]
@@ -293,7 +254,7 @@ def _window(table: Any, index: _Index, request: dict[str, Any]) -> list[Any]:
     values = [_typed(v, types[0]) for v in request["values"]]
     if op == "BEGINS_WITH" and types[0][0] != "S":
         raise _Broken
-    lo, hi = _key_range(entries, op, values)
+    lo, hi = key_range(entries, op, values)
     n, forward, limit = len(entries), request["forward"], request["limit"]
     start_key = request["start"]
     after: int | None = None  # forward: first position after the start key; backward: last before
