@@ -148,7 +148,7 @@ class Ledger:
         o.status, o.updated_at = OrderStatus.OPEN.value, self.now
         self._touch(o)
         if not resumed:
-            self._events.append(OrderEvent("ORDER_ACCEPTED", _accepted_view(o)))
+            self._events.append(OrderEvent("ORDER_ACCEPTED", dataclasses.replace(o, filled_quantity=0)))
 
     def rest(self, order_id: str, seq: int) -> None:
         self.orders[order_id].book_seq = seq
@@ -197,7 +197,9 @@ class Ledger:
         o.status = OrderStatus.EXPIRED.value if expired else OrderStatus.CANCELLED.value
         o.cancel_reason, o.updated_at, o.book_seq = reason, self.now, None
         self._touch(o)
-        self._events.append(OrderEvent("ORDER_EXPIRED" if expired else "ORDER_CANCELLED", _copy(o)))
+        self._events.append(
+            OrderEvent("ORDER_EXPIRED" if expired else "ORDER_CANCELLED", dataclasses.replace(o))
+        )
 
     def _check_resting(self, o: Order, remaining: int) -> None:
         """The engine's book is rebuilt from an index that may lag: an order it holds that the
@@ -255,7 +257,7 @@ class Ledger:
         )
         self._touch(o)
         self._fills.append(fill)
-        self._events.append(OrderEvent("ORDER_FILLED", _copy(o), fill))
+        self._events.append(OrderEvent("ORDER_FILLED", dataclasses.replace(o), fill))
 
     def _stock_trade(self, price: int, qty: int, seq: int) -> None:
         s = self.stock
@@ -393,11 +395,3 @@ def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) ->
         elif isinstance(ev, Cancelled):
             ledger.cancel_remainder(oid, ev.reason, ev.remaining_qty)
     ledger.in_flight = None
-
-
-def _copy(o: Order) -> Order:
-    return dataclasses.replace(o)
-
-
-def _accepted_view(o: Order) -> Order:
-    return dataclasses.replace(o, status=OrderStatus.OPEN.value, filled_quantity=0)
