@@ -65,6 +65,7 @@ def test_exchange_table_indexes_and_stream(report: RehearsalReport) -> None:
             "keys": {"HASH": "pending_shard", "RANGE": "pending_since"},
             "projection": "KEYS_ONLY",
         },
+        "user_open_orders": {"keys": {"HASH": "open_user", "RANGE": "sk"}, "projection": "ALL"},
     }
     assert table["stream"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert table["stream_arn"]
