@@ -5,86 +5,48 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
 from benchmarks.load_traders import Trader
-from local_stack.stack import LOCAL_ADMIN_EMAIL, LOCAL_ADMIN_PASSWORD, free_port
+from local_stack.stack import LOCAL_ADMIN_EMAIL, LOCAL_ADMIN_PASSWORD
+from tools.chaos.stack import StackProcess as ChildStack
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-trader-password"
+PENDING_GRACE_SECONDS = 120  # the api's default (exchange/settings.py): orders merely queued are not swept
 
 
 @dataclass
 class StackProcess:
+    """The chaos run's child stack (tools/chaos/stack.py) with no fault, the API's own pending
+    grace, and the AWS call counter on."""
+
     schedule_seconds: float = 60.0
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-load-")))
 
     def start(self, timeout: float = 120) -> None:
-        self.api_port, self.ws_port, self.moto_port = free_port(), free_port(), free_port()
         self.counts_path = self.workdir / "call_counts.json"
         self.log_path = self.workdir / "stack.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LOCAL_FAULTS", "AWS_ENDPOINT_URL"))}
-        env.update(
-            {
-                "API_PORT": str(self.api_port),
-                "WS_PORT": str(self.ws_port),
-                "MOTO_PORT": str(self.moto_port),
-                "LOCAL_STATE_DIR": "",
-                "LOCAL_CALL_COUNTS": str(self.counts_path),
-                "LOCAL_SCHEDULE_SECONDS": str(self.schedule_seconds),
-                "ADMIN_EMAIL": LOCAL_ADMIN_EMAIL,
-                "ADMIN_PASSWORD": LOCAL_ADMIN_PASSWORD,
-                "PYTHONUNBUFFERED": "1",
-            }
+        self.child = ChildStack(
+            faults="",
+            faults_seed=0,
+            schedule_seconds=self.schedule_seconds,
+            pending_grace_seconds=PENDING_GRACE_SECONDS,
+            log_path=self.log_path,
+            extra_env={"LOCAL_STATE_DIR": "", "LOCAL_CALL_COUNTS": str(self.counts_path)},
         )
-        self._log: IO[str] = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "local_stack"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the local stack exited; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.api}/health", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"the local stack did not become healthy; see {self.log_path}")
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}/api"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}/"
-
-    @property
-    def moto(self) -> str:
-        return f"http://127.0.0.1:{self.moto_port}"
+        endpoints = self.child.start(timeout)
+        self.api, self.ws = endpoints.api, endpoints.ws
+        self.moto = endpoints.moto or ""
 
     @property
     def pid(self) -> int:
-        return self.proc.pid
+        return self.child.proc.pid
 
     def counts(self) -> dict[str, Any]:
         """The stack's AWS calls so far (written every 0.5 s)."""
@@ -94,14 +56,7 @@ class StackProcess:
             return {"calls": [], "invocations": {}}
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
+        self.child.stop()
 
 
 async def setup_accounts(
