@@ -13,7 +13,6 @@ prints the median ms per call and the ratio, then calls/s of 4 threads of GetIte
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import threading
@@ -36,17 +35,8 @@ OLD_ENV = {"LOCAL_MOTO_SERVER": "werkzeug", "LOCAL_MOTO_SPEED": "0"}
 
 
 def start(env: dict[str, str]) -> tuple[MotoProcess, str]:
-    saved = {k: os.environ.get(k) for k in OLD_ENV}
-    os.environ.update(env)
-    try:
-        port = free_port()
-        return MotoProcess(port, ROOT, None), f"http://127.0.0.1:{port}"
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    port = free_port()
+    return MotoProcess(port, ROOT, None, env=env), f"http://127.0.0.1:{port}"
 
 
 class Target:

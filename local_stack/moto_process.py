@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +111,22 @@ def main() -> None:
 class MotoProcess:
     """The parent's handle on the moto process."""
 
-    def __init__(self, port: int, root: Path, state: StateDir | None) -> None:
+    def __init__(
+        self, port: int, root: Path, state: StateDir | None, env: Mapping[str, str | None] | None = None
+    ) -> None:
+        """``env``: variables set (a value) or unset (None) for the child only, e.g. the old server
+        (``LOCAL_MOTO_SERVER=werkzeug``, ``LOCAL_MOTO_SPEED=0``) for a comparison."""
         args = [sys.executable, "-m", "local_stack.moto_process", str(port)]
         if state is not None:
             args.append(str(state.path))
+        child_env = dict(os.environ)
+        for key, value in (env or {}).items():
+            if value is None:
+                child_env.pop(key, None)
+            else:
+                child_env[key] = value
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            args, cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            args, cwd=root, env=child_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()

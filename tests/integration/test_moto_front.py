@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import threading
 import time
@@ -70,19 +69,11 @@ VOLATILE_KEYS = {
 
 
 def _start(env: dict[str, str]) -> tuple[MotoProcess, str]:
-    saved = {k: os.environ.get(k) for k in [*BASELINE, "PYTHONHASHSEED"]}
-    for k in BASELINE:
-        os.environ.pop(k, None)
-    os.environ.update(env, PYTHONHASHSEED="0")  # the order of a string set's members: the same in both
-    try:
-        port = free_port()
-        return MotoProcess(port, ROOT, None), f"http://127.0.0.1:{port}"
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    # every baseline variable set or unset; the order of a string set's members the same in both
+    overlay: dict[str, str | None] = {k: None for k in BASELINE}
+    overlay.update(env, PYTHONHASHSEED="0")
+    port = free_port()
+    return MotoProcess(port, ROOT, None, env=overlay), f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
