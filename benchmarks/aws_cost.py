@@ -92,19 +92,8 @@ class Stack:
         self.meter = Meter()
         template = LocalTemplate()
         ddb = boto3.client("dynamodb")
-        for name, props in template.tables().items():
-            extra: dict[str, Any] = {}
-            if "GlobalSecondaryIndexes" in props:
-                extra["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            if props.get("StreamSpecification"):
-                extra["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-            ddb.create_table(
-                TableName=name,
-                AttributeDefinitions=props["AttributeDefinitions"],
-                KeySchema=props["KeySchema"],
-                BillingMode="PAY_PER_REQUEST",
-                **extra,
-            )
+        for kwargs in template.create_table_args().values():
+            ddb.create_table(**kwargs)
         self.sqs = boto3.client("sqs")
         self.queue = self.sqs.create_queue(
             QueueName="orders.fifo",

@@ -80,15 +80,7 @@ def main(sizes: list[int], fork: bool, delivered: bool) -> None:
     endpoint = f"http://127.0.0.1:{port}"
     ddb = boto3.client("dynamodb", endpoint_url=endpoint, **CREDS)
     sqs = boto3.client("sqs", endpoint_url=endpoint, **CREDS)
-    props = LocalTemplate().tables()["ExchangeTable"]
-    ddb.create_table(
-        TableName="ExchangeTable",
-        AttributeDefinitions=props["AttributeDefinitions"],
-        KeySchema=props["KeySchema"],
-        GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
+    ddb.create_table(**LocalTemplate().create_table_args()["ExchangeTable"])
     url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     written = 0
     with tempfile.TemporaryDirectory() as folder:

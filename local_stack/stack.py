@@ -194,18 +194,9 @@ class LocalStack:
 
     def _create_resources(self) -> None:
         t = self.template
+        table_args = t.create_table_args()
         for logical_id, props in t.tables().items():
-            kwargs: dict[str, Any] = {
-                "TableName": logical_id,
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-            }
-            if props.get("GlobalSecondaryIndexes"):
-                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-            if props.get("StreamSpecification"):
-                kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-            desc, created = restored.create_or_reuse_table(self.ddb, kwargs)
+            desc, created = restored.create_or_reuse_table(self.ddb, table_args[logical_id])
             t.refs[logical_id] = logical_id
             t.attrs[(logical_id, "Arn")] = desc["TableArn"]
             if desc.get("LatestStreamArn"):

@@ -132,6 +132,24 @@ class LocalTemplate:
     def tables(self) -> dict[str, dict[str, Any]]:
         return {k: v["Properties"] for k, v in self.of_type("AWS::DynamoDB::Table").items()}
 
+    def create_table_args(self, *, streams: bool = True) -> dict[str, dict[str, Any]]:
+        """Each table's CreateTable arguments as the template defines it (keys, indexes, on-demand
+        billing; its stream enabled where it has one, unless ``streams`` is False)."""
+        args: dict[str, dict[str, Any]] = {}
+        for name, props in self.tables().items():
+            kwargs: dict[str, Any] = {
+                "TableName": name,
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+                "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+            }
+            if props.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            if streams and props.get("StreamSpecification"):
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+            args[name] = kwargs
+        return args
+
     def queues(self) -> dict[str, dict[str, Any]]:
         return {k: v.get("Properties", {}) for k, v in self.of_type("AWS::SQS::Queue").items()}
 

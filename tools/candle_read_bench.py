@@ -87,19 +87,8 @@ def main() -> None:
     args = ap.parse_args()
     with mock_aws():
         ddb = boto3.client("dynamodb")
-        for name, props in LocalTemplate().tables().items():
-            gsis = (
-                {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
-                if "GlobalSecondaryIndexes" in props
-                else {}
-            )
-            ddb.create_table(
-                TableName=name,
-                AttributeDefinitions=props["AttributeDefinitions"],
-                KeySchema=props["KeySchema"],
-                BillingMode="PAY_PER_REQUEST",
-                **gsis,
-            )
+        for kwargs in LocalTemplate().create_table_args(streams=False).values():
+            ddb.create_table(**kwargs)
         table = Table("ExchangeTable", ddb)
         market = Market(ExchangeStore("ExchangeTable", ddb))
         scanned: list[int] = []

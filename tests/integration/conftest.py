@@ -55,19 +55,8 @@ def aws() -> Iterator[None]:
 def exchange(aws: None) -> Exchange:
     template = LocalTemplate()
     ddb = boto3.client("dynamodb")
-    for name, props in template.tables().items():
-        extra = (
-            {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
-            if "GlobalSecondaryIndexes" in props
-            else {}
-        )
-        ddb.create_table(
-            TableName=name,
-            AttributeDefinitions=props["AttributeDefinitions"],
-            KeySchema=props["KeySchema"],
-            BillingMode="PAY_PER_REQUEST",
-            **extra,
-        )
+    for kwargs in template.create_table_args(streams=False).values():
+        ddb.create_table(**kwargs)
     url = boto3.client("sqs").create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})[
         "QueueUrl"
     ]
