@@ -44,8 +44,19 @@ def _time(name: str, value: str | None) -> int | None:
         return parse_iso(value)
     except ValueError as exc:
         raise ValidationFailed(
-            f"{name} is not an ISO-8601 time", details=[{"loc": ["query", name], "msg": "invalid time"}]
+            f"{name} is not an ISO-8601 time",
+            details=[{"loc": ["query", name], "msg": "invalid time", "type": "datetime_parsing"}],
         ) from exc
+
+
+def _window(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
+    start, end = _time("from", from_), _time("to", to)
+    if start is not None and end is not None and start > end:
+        raise ValidationFailed(
+            "from is after to",
+            details=[{"loc": ["query", "from"], "msg": "must not be after to", "type": "time_order"}],
+        )
+    return start, end
 
 
 @router.get("/{symbol}/candles", response_model=CandleListOut, responses=ERRORS)
@@ -56,4 +67,5 @@ def candles(
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
-    return {"candles": svc.market.candles(symbol, interval, _time("from", from_), _time("to", to))}
+    start, end = _window(from_, to)
+    return {"candles": svc.market.candles(symbol, interval, start, end)}
