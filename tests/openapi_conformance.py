@@ -91,11 +91,17 @@ class Conformance:
             )
 
     def hooks(self) -> dict[str, list[Callable[..., Any]]]:
-        """httpx event hooks: every request with a JSON body, every response, checked."""
+        """httpx event hooks: every call under /api/ checked. A request body the document refuses must
+        be refused by the api too (a 4xx): a document that refuses what the api accepts is wrong."""
 
         def on_request(request: httpx.Request) -> None:
             if request.url.path.startswith("/api/") and request.content:
-                self.check_request(request.method, request.url.path, json.loads(request.content))
+                try:
+                    body = json.loads(request.content)
+                except ValueError:
+                    return  # not JSON on purpose: the api's 400 is checked on the response
+                template = self.template(request.url.path)
+                request.extensions["document_problems"] = self.request_errors(request.method, template, body)
 
         def on_response(response: httpx.Response) -> None:
             request = response.request
@@ -103,6 +109,12 @@ class Conformance:
                 return
             response.read()
             body = response.json() if response.content else None
+            problems = request.extensions.get("document_problems")
+            if problems:
+                assert 400 <= response.status_code < 500, (
+                    f"{request.method} {request.url.path}: the document refuses {request.content!r} "
+                    f"({problems}) but the api answered {response.status_code} {body!r}"
+                )
             self.check_response(request.method, request.url.path, response.status_code, body)
 
         return {"request": [on_request], "response": [on_response]}
