@@ -23,9 +23,7 @@ SECRET = "unit-test-secret-unit-test-secret-0123456789"
 
 @pytest.fixture(scope="module")
 def services() -> Services:
-    return Services(
-        ApiSettings(TABLE_NAME="unused", ORDERS_QUEUE_URL="unused", JWT_SECRET=SECRET)  # type: ignore[call-arg]
-    )
+    return Services(ApiSettings(TABLE_NAME="unused", ORDERS_QUEUE_URL="unused", JWT_SECRET=SECRET))
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +36,7 @@ def client(services: Services) -> Iterator[TestClient]:
 def document(client: TestClient) -> dict[str, Any]:
     r = client.get("/openapi.json")
     assert r.status_code == 200
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()
 
 
 @pytest.fixture(scope="module")
