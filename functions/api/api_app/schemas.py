@@ -43,6 +43,7 @@ def _money_in_schema(description: str, example: str) -> dict[str, Any]:
             {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_AMOUNT_CENTS / 100},
         ],
         "description": description,
+        "examples": [example],
     }
 
 
