@@ -55,7 +55,8 @@ class Conformance:
         """Why ``body`` does not satisfy the operation's request body schema ([] when it does)."""
         op = self.operation(method, template)
         content = op.get("requestBody", {}).get("content", {})
-        assert "application/json" in content, f"{method} {template} documents no JSON body"
+        if "application/json" not in content:
+            return []  # an operation without a body: what the body guard makes of one is its answer
         return self._errors(content["application/json"]["schema"], body)
 
     # ------------------------------------------------------------------ checks

@@ -143,7 +143,8 @@ def test_the_business_errors_are_documented_where_they_happen(document: dict[str
     assert _codes(document, "POST", "/api/auth/login")["401"] == {"invalid_credentials"}
     assert _codes(document, "POST", "/api/auth/refresh")["403"] == {"csrf_failed"}
     assert _codes(document, "POST", "/api/admin/stocks")["409"] == {"stock_exists"}
-    assert _codes(document, "GET", "/api/stocks/{symbol}")["404"] == {"unknown_symbol"}
+    assert _codes(document, "GET", "/api/stocks/{symbol}") == {"404": {"unknown_symbol"}}  # nothing to be 422
+    assert set(_codes(document, "GET", "/api/orders/{order_id}")) == {"401", "404"}
     place_op = document["paths"]["/api/orders"]["post"]
     assert "pending" in place_op["description"] and "asynchronous" in place_op["description"]
     assert document["paths"]["/api/admin/stocks"]["post"]["summary"] != "List Stock"

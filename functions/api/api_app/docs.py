@@ -87,6 +87,17 @@ def _with_error_examples(app: FastAPI, build: Callable[[], dict[str, Any]]) -> C
     return openapi
 
 
+def _nothing_to_validate(op: dict[str, Any]) -> bool:
+    """No body and only plain string path parameters: nothing a 422 could be about (a GET's body is
+    not read, not even by the body guard). errors.document_errors lists a 422 for any parameter."""
+    return "requestBody" not in op and all(
+        p.get("in") == "path"
+        and set(p.get("schema", {})) <= {"type", "title"}
+        and p["schema"]["type"] == "string"
+        for p in op.get("parameters", [])
+    )
+
+
 def add_error_examples(schema: dict[str, Any]) -> None:
     """Every error response of every operation gets an example envelope per code: the codes its
     description names (``error_docs.errors`` writes "`code`: when; ..."), else those of any route with
@@ -97,6 +108,8 @@ def add_error_examples(schema: dict[str, Any]) -> None:
             for key in ("summary", "description"):
                 if key in extra:
                     op[key] = extra[key]
+            if method == "get" and _nothing_to_validate(op):
+                op.get("responses", {}).pop("422", None)
             for status, response in op.get("responses", {}).items():
                 if not status.startswith(("4", "5")):
                     continue
