@@ -64,3 +64,28 @@ def test_change_percent() -> None:
     assert change_percent(10_150, 10_000) == "1.50"
     assert change_percent(9_900, 10_000) == "-1.00"
     assert change_percent(10_001, 30_000) == "-66.66"  # -66.663.. -> -66.66
+
+
+@pytest.mark.parametrize(
+    "value", [" 1.00 ", "1.00 ", "\t1.00", "1", "1.5", "1.000", "01.00", "0.00", "+1.00", "1e2", "1_000.00"]
+)
+def test_a_clients_money_string_is_the_contracts_form_exactly(value: str) -> None:
+    with pytest.raises(MoneyFormatError):
+        to_cents(value, exact_string=True)
+
+
+def test_exact_strings_and_numbers_still_parse() -> None:
+    assert to_cents("101.25", exact_string=True) == 10_125
+    assert to_cents("0.01", exact_string=True) == 1
+    assert to_cents("9999999999999.99", exact_string=True) == 10**15 - 1
+    assert to_cents(101.25, exact_string=True) == 10_125 and to_cents(3, exact_string=True) == 300
+
+
+def test_spaces_are_refused_and_the_decimal_message_names_no_tick() -> None:
+    with pytest.raises(MoneyFormatError):
+        to_cents(" 1.00 ")
+    with pytest.raises(MoneyFormatError, match="more than two decimals") as info:
+        to_cents("0.001")
+    assert "tick" not in str(info.value)
+    with pytest.raises(MoneyFormatError):
+        to_cents(10**13)  # 10000000000000.00: one cent over the largest amount

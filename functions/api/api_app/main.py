@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Response
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api_app import errors
+from api_app import docs, errors
 from api_app.routes import admin, auth, market, orders, portfolio
 from api_app.schemas import ErrorEnvelope, HealthOut
 from api_app.services import Services
@@ -47,10 +46,7 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
             body["faults"] = app.state.faults()
         return JSONResponse(body)
 
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        # "openapi.json" relative: /docs locally, /<stage>/docs behind API Gateway
-        return get_swagger_ui_html(openapi_url="openapi.json", title=f"{app.title} - API docs")
+    docs.install(app)  # /docs and its assets from the package, relative URLs (also under /<stage>/)
 
     for router in (auth.router, orders.router, market.router, portfolio.router, admin.router):
         app.include_router(router)

@@ -11,22 +11,60 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
-from exchange.domain.money import MoneyFormatError, to_cents
+from exchange.domain.money import MAX_AMOUNT_CENTS, MONEY_STRING_PATTERN, MoneyFormatError, to_cents
 
 
 def _cents(value: Any) -> int:
     try:
-        return to_cents(value)
+        return to_cents(value, exact_string=True)
     except MoneyFormatError as exc:
         raise ValueError(str(exc)) from exc
 
 
-Cents = Annotated[int, BeforeValidator(_cents)]
+def _tick_cents(value: Any) -> int:
+    try:
+        return to_cents(value, exact_string=True)
+    except MoneyFormatError as exc:
+        raise ValueError(
+            f'{exc}: a tick_size is a whole number of cents, at least "0.01" (then "0.05", "0.10", ...)'
+        ) from exc
+
+
+def _money_in_schema(description: str, example: str) -> dict[str, Any]:
+    """What the api accepts for an amount, exactly: the contract's string, or a JSON number (whose
+    decimals beyond the cent, and whose tick, the document cannot say: a 422 tells)."""
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": MONEY_STRING_PATTERN, "examples": [example]},
+            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_AMOUNT_CENTS / 100},
+        ],
+        "description": description,
+        "examples": [example],
+    }
+
+
+_PRICE_DOC = (
+    'A positive amount: a decimal string with exactly two decimals ("101.25"), or a JSON number with '
+    "at most two decimals (101.25). A price must also be a multiple of the stock's tick_size (422 otherwise)."
+)
+PriceIn = Annotated[int, BeforeValidator(_cents), WithJsonSchema(_money_in_schema(_PRICE_DOC, "101.25"))]
+TickIn = Annotated[
+    int,
+    BeforeValidator(_tick_cents),
+    WithJsonSchema(
+        _money_in_schema(
+            'The price step of the stock, as money ("0.01" = one cent, the smallest; "0.05" = five).',
+            "0.01",
+        )
+    ),
+]
 Money = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["101.25"])]
-PriceIn = Annotated[Cents, Field(json_schema_extra={"anyOf": [{"type": "string"}, {"type": "number"}]})]
+Tick = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["0.01"])]
+Percent = Annotated[str, Field(pattern=r"^-?\d+\.\d{2}$", examples=["1.50"])]
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,8}$")]
 SafeText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -153,14 +191,14 @@ class OrderBookOut(BaseModel):
 class StockOut(BaseModel):
     symbol: str
     name: str
-    tick_size: Money
+    tick_size: Tick
     last_price: Money | None
     reference_price: Money
     open: Money | None
     high: Money | None
     low: Money | None
     volume: int
-    change_percent: str | None
+    change_percent: Percent | None
     best_bid: Money | None
     best_ask: Money | None
     updated_at: str
@@ -236,7 +274,7 @@ class StockIn(Strict):
     symbol: Symbol
     name: SafeText
     reference_price: PriceIn
-    tick_size: PriceIn = 1
+    tick_size: TickIn = Field(default="0.01", validate_default=True)
 
     @model_validator(mode="after")
     def _tick(self) -> StockIn:

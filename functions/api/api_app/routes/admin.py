@@ -7,28 +7,51 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from api_app.deps import AdminDep, ServicesDep
-from api_app.schemas import CashOut, DepositIn, ErrorEnvelope, GrantIn, HoldingOut, StockIn, StockOut
+from api_app.error_docs import ADMIN, BODY, errors
+from api_app.schemas import CashOut, DepositIn, GrantIn, HoldingOut, StockIn, StockOut
 from exchange.views import cash_view, holding_view
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
-# 503: a write met a concurrent one (DynamoDB transaction conflict) beyond its retries
-ERRORS: dict[int | str, dict[str, Any]] = {
-    c: {"model": ErrorEnvelope} for c in (401, 403, 404, 409, 422, 503)
-}
+_ADMIN = "Admins only (403 `forbidden` for a trader). "
 
 
-@router.post("/stocks", status_code=status.HTTP_201_CREATED, response_model=StockOut, responses=ERRORS)
+@router.post(
+    "/stocks",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StockOut,
+    responses=errors(*BODY, *ADMIN, "stock_exists", "temporarily_unavailable"),
+    summary="List a new stock for trading",
+    description=_ADMIN + "Creates the stock and its empty book. `symbol`: 1 to 8 capital letters; "
+    '`tick_size` (default "0.01") is the price step every order of the stock must keep to; '
+    "`reference_price` (a multiple of the tick) prices market orders' collars until the first trade. "
+    "409 `stock_exists` if the symbol is taken.",
+)
 def list_stock(body: StockIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
     svc.admin.list_stock(body.symbol, body.name, body.reference_price, body.tick_size)
     return svc.market.stock(body.symbol)
 
 
-@router.post("/users/{user_id}/deposit", response_model=CashOut, responses=ERRORS)
+@router.post(
+    "/users/{user_id}/deposit",
+    response_model=CashOut,
+    responses=errors(*BODY, *ADMIN, "not_found", "temporarily_unavailable"),
+    summary="Deposit cash to a user",
+    description=_ADMIN + "Adds `amount` (positive money) to the user's available cash and answers the "
+    "user's cash `{available, reserved, total}`. 404 `not_found`: no such user.",
+)
 def deposit(user_id: str, body: DepositIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
     return cash_view(svc.admin.deposit(user_id, body.amount))
 
 
-@router.post("/users/{user_id}/grant", response_model=HoldingOut, responses=ERRORS)
+@router.post(
+    "/users/{user_id}/grant",
+    response_model=HoldingOut,
+    responses=errors(*BODY, *ADMIN, "not_found", "unknown_symbol", "temporarily_unavailable"),
+    summary="Grant shares to a user",
+    description=_ADMIN + "Adds `quantity` shares of `symbol` to the user's available shares, counted "
+    "at the stock's reference price in the average cost, and answers the holding. 404 `not_found` (no "
+    "such user) or `unknown_symbol`.",
+)
 def grant(user_id: str, body: GrantIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
     holding, stock = svc.admin.grant(user_id, body.symbol, body.quantity)
     return holding_view(holding, stock.get("last_price"), int(stock["reference_price"]))

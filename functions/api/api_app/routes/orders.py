@@ -7,14 +7,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from api_app.deps import PrincipalDep, ServicesDep
-from api_app.schemas import ErrorEnvelope, OrderIn, OrderListOut, OrderOut, Symbol
+from api_app.error_docs import AUTH, BODY, errors
+from api_app.schemas import OrderIn, OrderListOut, OrderOut, Symbol
 from exchange.usecases.orders import OrderRequest
 from exchange.views import fill_view, order_view
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-ERRORS: dict[int | str, dict[str, Any]] = {c: {"model": ErrorEnvelope} for c in (400, 401, 404, 409, 422)}
-# a write can meet a concurrent one (DynamoDB transaction conflict) beyond its retries: 503
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 503: {"model": ErrorEnvelope}}
+
+_PENDING = (
+    "**Matching is asynchronous.** The order comes back `pending`: accepted, its cash or shares reserved, "
+    "waiting for the matcher, which takes each stock's orders in one FIFO sequence (locally within a "
+    "fraction of a second). To see what happened to it, either poll `GET /api/orders/{id}` until "
+    "`status` is no longer `pending` (a status other than `pending` comes with every fill the order "
+    "made on arrival), or connect to the WebSocket with `?token=<access_token>` and wait for "
+    "`ORDER_ACCEPTED`, then `ORDER_FILLED` per fill, then `ORDER_CANCELLED` / `ORDER_EXPIRED` if it "
+    "did not fill completely."
+)
 
 
 @router.post(
@@ -22,9 +30,28 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 503: {"model": ErrorE
     status_code=status.HTTP_201_CREATED,
     response_model=OrderOut,
     responses={
-        200: {"model": OrderOut, "description": "existing order (same client_order_id)"},
-        **WRITE_ERRORS,
+        200: {"model": OrderOut, "description": "existing order (same client_order_id, same parameters)"},
+        **errors(
+            *BODY,
+            *AUTH,
+            "insufficient_funds",
+            "insufficient_shares",
+            "no_liquidity",
+            "unknown_symbol",
+            "duplicate_client_order_id",
+            "temporarily_unavailable",
+        ),
     },
+    summary="Place an order",
+    description=_PENDING
+    + "\n\nA limit order needs `limit_price` (a positive multiple of the stock's tick: 422 otherwise) and "
+    "takes `time_in_force` gtc (default), day, ioc or fok; a market order takes no price and only ioc "
+    "(its default), gets a collar (`price_bound`: the last price, else the reference price, +5% for a "
+    "buy, -5% for a sell) and is refused with 422 `no_liquidity` when the other side of the book is "
+    "empty. A buy reserves quantity x limit_price (a market buy: x price_bound) of available cash (422 "
+    "`insufficient_funds`), a sell reserves the shares (422 `insufficient_shares`). A refused order "
+    "is not created at all. The same `client_order_id` with the same parameters answers 200 with the "
+    "existing order; with other parameters, 409 `duplicate_client_order_id`.",
 )
 def place_order(body: OrderIn, p: PrincipalDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     assert body.time_in_force is not None
@@ -45,7 +72,16 @@ def place_order(body: OrderIn, p: PrincipalDep, svc: ServicesDep, response: Resp
     return order_view(order)
 
 
-@router.get("", response_model=OrderListOut, responses=ERRORS)
+@router.get(
+    "",
+    response_model=OrderListOut,
+    responses=errors(*AUTH, "validation_error"),
+    summary="List the caller's orders",
+    description="Newest first, `limit` per page (default 50, at most 500); pass `next_cursor` back as "
+    "`cursor` for the next page (null: no more). `status=open` lists the orders not yet final "
+    "(`pending`, `open`, `partially_filled`), `closed` the final ones, `all` (default) both; `symbol` "
+    "narrows to one stock. A bad cursor or parameter: 422 `validation_error`.",
+)
 def list_orders(
     p: PrincipalDep,
     svc: ServicesDep,
@@ -58,14 +94,30 @@ def list_orders(
     return {"orders": [order_view(o) for o in orders], "next_cursor": next_cursor}
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
+@router.get(
+    "/{order_id}",
+    response_model=OrderOut,
+    responses=errors(*AUTH, "not_found"),
+    summary="One of the caller's orders, with its fills",
+    description="The order with `fills` (oldest first, in execution order). Poll it after placing to "
+    "see the matcher's outcome: `pending` until the matcher has taken it. Another user's order is "
+    "404 `not_found`, like one that does not exist.",
+)
 def get_order(order_id: str, p: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
     order, fills = svc.orders.get(p.user_id, order_id)
     return {**order_view(order), "fills": [fill_view(f) for f in fills]}
 
 
 @router.delete(
-    "/{order_id}", status_code=status.HTTP_202_ACCEPTED, response_model=OrderOut, responses=WRITE_ERRORS
+    "/{order_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OrderOut,
+    responses=errors(*AUTH, "not_found", "order_not_cancellable", "temporarily_unavailable"),
+    summary="Cancel an order",
+    description="202 with `cancel_requested: true` for any order not yet final; the cancel travels "
+    "through the stock's sequence like an order, so the order may still fill before it is cancelled: "
+    "wait for `ORDER_CANCELLED` on the WebSocket, or poll the order. Idempotent: a second DELETE is 202 "
+    "again. 409 `order_not_cancellable` once it is final.",
 )
 def cancel_order(order_id: str, p: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
     return order_view(svc.orders.cancel(p.user_id, order_id))

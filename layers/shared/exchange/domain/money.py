@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 CENTS_PER_UNIT = 100
 MAX_PRICE_CENTS = 10**12  # one billion per share is beyond any listed stock
+MAX_AMOUNT_CENTS = 10**15 - 1  # 9999999999999.99: the largest amount a client may send
+# The contract's money string, exactly: two decimals, positive, no sign, no exponent, no spaces, no
+# leading zero, at most 13 digits before the point (MAX_AMOUNT_CENTS). The OpenAPI document serves it.
+MONEY_STRING_PATTERN = r"^(?:[1-9][0-9]{0,12}\.[0-9]{2}|0\.(?:0[1-9]|[1-9][0-9]))$"
+_MONEY_STRING = re.compile(MONEY_STRING_PATTERN)
 
 
 class MoneyFormatError(ValueError):
     """A value that is not a valid amount of money for the purpose."""
 
 
-def to_cents(value: object, *, tick_cents: int = 1, allow_zero: bool = False) -> int:
-    """Parse a client's decimal (string or JSON number) into integer cents.
+def to_cents(
+    value: object, *, tick_cents: int = 1, allow_zero: bool = False, exact_string: bool = False
+) -> int:
+    """Parse a decimal (string or JSON number) into integer cents.
 
-    Refuses more decimals than the tick allows, non-multiples of the tick, non-finite values,
-    exponents that hide precision, and (unless ``allow_zero``) zero or negative amounts.
+    Refuses more than two decimals, non-multiples of the tick, non-finite values, exponents that
+    hide precision, surrounding spaces, and (unless ``allow_zero``) zero or negative amounts. With
+    ``exact_string`` (a client's request), a string must be the contract's form exactly
+    (``MONEY_STRING_PATTERN``: "101.25"); configuration values may also say "500" or "0.5".
     """
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise MoneyFormatError("must be a decimal number or string")
-    text = (
-        value.strip() if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
-    )
+    if isinstance(value, str):
+        if exact_string and not _MONEY_STRING.fullmatch(value):
+            raise MoneyFormatError(
+                'must be a positive decimal string with exactly two decimals, such as "101.25" '
+                "(or a JSON number)"
+            )
+        if value != value.strip():
+            raise MoneyFormatError("must not have spaces around it")
+    text = value if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:
@@ -33,12 +49,12 @@ def to_cents(value: object, *, tick_cents: int = 1, allow_zero: bool = False) ->
         raise MoneyFormatError("is too large")
     cents = amount * CENTS_PER_UNIT
     if cents != cents.to_integral_value():
-        raise MoneyFormatError("has more decimals than the tick allows")
+        raise MoneyFormatError("has more than two decimals (amounts are whole cents: the smallest is 0.01)")
     result = int(cents)
     if result < 0 or (result == 0 and not allow_zero):
         raise MoneyFormatError("must be positive")
-    if result > MAX_PRICE_CENTS * 1000:
-        raise MoneyFormatError("is too large")
+    if result > MAX_AMOUNT_CENTS:
+        raise MoneyFormatError("is too large (at most 9999999999999.99)")
     if result % tick_cents:
         raise MoneyFormatError("must be a multiple of the tick size")
     return result

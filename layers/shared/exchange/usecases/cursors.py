@@ -11,7 +11,9 @@ from exchange.domain.errors import ValidationFailed
 
 
 def invalid_cursor() -> ValidationFailed:
-    return ValidationFailed("invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid"}])
+    return ValidationFailed(
+        "invalid cursor", details=[{"loc": ["query", "cursor"], "msg": "invalid", "type": "invalid_cursor"}]
+    )
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:

@@ -57,7 +57,9 @@ class Orders:
             if req.limit_price % tick:
                 raise ValidationFailed(
                     "limit_price must be a multiple of the tick size",
-                    details=[{"loc": ["body", "limit_price"], "msg": "not a multiple of the tick"}],
+                    details=[
+                        {"loc": ["body", "limit_price"], "msg": "not a multiple of the tick", "type": "tick"}
+                    ],
                 )
             reservation_price = req.limit_price
         else:
