@@ -67,7 +67,23 @@ def test_change_percent() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [" 1.00 ", "1.00 ", "\t1.00", "1", "1.5", "1.000", "01.00", "0.00", "+1.00", "1e2", "1_000.00"]
+    "value",
+    [
+        " 1.00 ",
+        "1.00 ",
+        "\t1.00",
+        "1.000",
+        "01.00",
+        "0.00",
+        "0.0",
+        "0",
+        "+1.00",
+        "-1.00",
+        "1e2",
+        "1_000.00",
+        "1.",
+        ".5",
+    ],
 )
 def test_a_clients_money_string_is_the_contracts_form_exactly(value: str) -> None:
     with pytest.raises(MoneyFormatError):
@@ -77,6 +93,8 @@ def test_a_clients_money_string_is_the_contracts_form_exactly(value: str) -> Non
 def test_exact_strings_and_numbers_still_parse() -> None:
     assert to_cents("101.25", exact_string=True) == 10_125
     assert to_cents("0.01", exact_string=True) == 1
+    assert to_cents("101.5", exact_string=True) == 10_150 and to_cents("101", exact_string=True) == 10_100
+    assert to_cents("0.5", exact_string=True) == 50
     assert to_cents("9999999999999.99", exact_string=True) == 10**15 - 1
     assert to_cents(101.25, exact_string=True) == 10_125 and to_cents(3, exact_string=True) == 300
 

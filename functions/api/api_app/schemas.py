@@ -48,7 +48,7 @@ def _money_in_schema(description: str, example: str) -> dict[str, Any]:
 
 
 _PRICE_DOC = (
-    'A positive amount: a decimal string with exactly two decimals ("101.25"), or a JSON number with '
+    'A positive amount: a decimal string with at most two decimals ("101.25"), or a JSON number with '
     "at most two decimals (101.25). A price must also be a multiple of the stock's tick_size (422 otherwise)."
 )
 PriceIn = Annotated[int, BeforeValidator(_cents), WithJsonSchema(_money_in_schema(_PRICE_DOC, "101.25"))]

@@ -8,9 +8,11 @@ from decimal import Decimal, InvalidOperation
 CENTS_PER_UNIT = 100
 MAX_PRICE_CENTS = 10**12  # one billion per share is beyond any listed stock
 MAX_AMOUNT_CENTS = 10**15 - 1  # 9999999999999.99: the largest amount a client may send
-# The contract's money string, exactly: two decimals, positive, no sign, no exponent, no spaces, no
-# leading zero, at most 13 digits before the point (MAX_AMOUNT_CENTS). The OpenAPI document serves it.
-MONEY_STRING_PATTERN = r"^(?:[1-9][0-9]{0,12}\.[0-9]{2}|0\.(?:0[1-9]|[1-9][0-9]))$"
+# A client's money string: a plain positive decimal with at most two decimals ("101.25", also "101.5"
+# and "101", as the contract lets "more decimals than the tick allows" be the only decimal 422): no sign,
+# exponent, spaces or leading zero, at most 13 digits before the point (MAX_AMOUNT_CENTS). The OpenAPI
+# document serves it; answers always carry exactly two decimals.
+MONEY_STRING_PATTERN = r"^(?:[1-9][0-9]{0,12}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9]))$"
 _MONEY_STRING = re.compile(MONEY_STRING_PATTERN)
 
 
@@ -25,15 +27,16 @@ def to_cents(
 
     Refuses more than two decimals, non-multiples of the tick, non-finite values, exponents that
     hide precision, surrounding spaces, and (unless ``allow_zero``) zero or negative amounts. With
-    ``exact_string`` (a client's request), a string must be the contract's form exactly
-    (``MONEY_STRING_PATTERN``: "101.25"); configuration values may also say "500" or "0.5".
+    ``exact_string`` (a client's request), a string must match ``MONEY_STRING_PATTERN`` ("101.25",
+    "101.5", "101"; not "1e2", "+1.00", "01.00"); configuration values go through the same checks
+    but for the pattern.
     """
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise MoneyFormatError("must be a decimal number or string")
     if isinstance(value, str):
         if exact_string and not _MONEY_STRING.fullmatch(value):
             raise MoneyFormatError(
-                'must be a positive decimal string with exactly two decimals, such as "101.25" '
+                'must be a positive decimal string with at most two decimals, such as "101.25" '
                 "(or a JSON number)"
             )
         if value != value.strip():
