@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_app import errors
+from api_app.cors import Cors
 from api_app.routes import admin, auth, market, orders, portfolio
 from api_app.schemas import ErrorEnvelope, HealthOut
 from api_app.services import Services
@@ -31,10 +32,11 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
     app.state.services = services or Services(ApiSettings())  # type: ignore[call-arg]
     app.state.ready = ready or (lambda: True)
     app.state.faults = None  # the local stack sets a callable: {fault: count injected}
-    max_body = app.state.services.settings.MAX_BODY_BYTES
+    settings = app.state.services.settings
     errors.install(app)
 
-    app.add_middleware(BodyGuard, max_body=max_body)
+    app.add_middleware(BodyGuard, max_body=settings.MAX_BODY_BYTES)
+    app.add_middleware(Cors, origins=settings.cors_origins)  # added last: outermost, before the guard
 
     @app.get(
         "/api/health", response_model=HealthOut, tags=["health"], responses={503: {"model": ErrorEnvelope}}
