@@ -4,15 +4,22 @@ with 400 malformed_request in the envelope, on every JSON endpoint, with no logi
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from mangum import Mangum
 
 from api_app.main import _bad_string_at, create_app
 from api_app.services import Services
 from exchange.json_limits import MAX_DEPTH
 from exchange.settings import ApiSettings
+from local_stack.lambda_runtime import LambdaContext
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 ENDPOINTS = [
     "/api/auth/login",
@@ -94,3 +101,19 @@ def test_the_unicode_walk_needs_no_recursion() -> None:
     # and in document order: the first bad key or value, keys before their values
     assert _bad_string_at({"a": "fine", "\udc00": "\ud800"}, ["body"]) == ["body", "<key>"]
     assert _bad_string_at({"a": ["x", {"b": "\ud800"}], "c": "\ud801"}, ["body"]) == ["body", "a", "1", "b"]
+
+
+@pytest.mark.parametrize("base64_encoded", [False, True], ids=["text", "base64"])
+def test_through_mangum_as_api_gateway_sends_it(client: TestClient, base64_encoded: bool) -> None:
+    # Given API Gateway's REST proxy event for register, its body 1,000 nested arrays
+    event = json.loads((EVENTS / "api_register.json").read_text())
+    body = b"[" * 1_000 + b"]" * 1_000
+    event["body"] = base64.b64encode(body).decode() if base64_encoded else body.decode()
+    event["isBase64Encoded"] = base64_encoded
+    # When the app answers it through Mangum, as the api function does
+    answer = Mangum(client.app, lifespan="off")(event, LambdaContext("ApiFunction", 15))  # type: ignore[arg-type]
+    # Then 400 malformed_request in the envelope
+    assert answer["statusCode"] == 400
+    assert (
+        json.loads(answer["body"])["error"]["message"] == f"the body is nested deeper than {MAX_DEPTH} levels"
+    )
