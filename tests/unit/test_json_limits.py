@@ -61,7 +61,7 @@ def test_a_deep_scan_stops_at_the_limit() -> None:
     started = time.perf_counter()
     # Then the answer comes quickly
     assert json_limits.exceeds_depth(text)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 2  # ~10 ms here; generous for a loaded machine
 
 
 def test_a_deep_cursor_is_an_invalid_cursor_not_a_500() -> None:
