@@ -22,6 +22,7 @@ import json
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
@@ -111,21 +112,45 @@ class WsGateway:
         self.sockets[cid], self.outboxes[cid] = ws, outbox
         try:
             while True:
-                text = await ws.receive_text()
-                route = "$default"
-                try:
-                    action = json.loads(text).get("action")
-                    if isinstance(action, str) and action in self.route_keys:
-                        route = action
-                except (ValueError, AttributeError):
-                    pass
-                await self._call(self._event(route, cid, body=text))
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:  # API Gateway takes no binary frame: it closes with 1003
+                    await ws.close(code=1003, reason="binary frames are not supported")
+                    break
+                await self._message(cid, outbox, text)
         except WebSocketDisconnect:
             pass
         finally:
             self._forget(cid)
             sender.cancel()
             await self._call(self._event("$disconnect", cid))
+
+    def _route(self, text: str) -> str:
+        """``$request.body.action`` when it names a route, else $default (text that is not a JSON
+        object, or one nested too deep for the parser, is the $default route's to refuse)."""
+        try:
+            action = json.loads(text).get("action")
+        except (ValueError, AttributeError, RecursionError):
+            return "$default"
+        return action if isinstance(action, str) and action in self.route_keys else "$default"
+
+    async def _message(self, cid: str, outbox: asyncio.Queue[str], text: str) -> None:
+        event = self._event(self._route(text), cid, body=text)
+        try:
+            await self._call(event)
+        except Exception:
+            # a failed invocation: API Gateway answers the client with its generic error frame and
+            # keeps the connection open; the traceback is the function's log
+            traceback.print_exc()
+            frame = {
+                "message": "Internal server error",
+                "connectionId": cid,
+                "requestId": event["requestContext"]["requestId"],
+            }
+            self._empty_inbox()  # after what the functions posted before it
+            outbox.put_nowait(json.dumps(frame))
 
     def _forget(self, cid: str) -> None:
         self.sockets.pop(cid, None)

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from exchange import json_limits
 from exchange.adapters.connections import ConnectionGone, ConnectionPusher, ConnectionStore
 from exchange.adapters.exchange_store import ExchangeStore
 from exchange.adapters.secrets import secret_value
@@ -49,14 +50,13 @@ def _reply(connection_id: str, body: dict[str, Any]) -> None:
 
 def _message(connection_id: str, raw: str | None) -> None:
     try:
-        body = json.loads(raw or "")
+        body = json_limits.loads(raw or "")
         if not isinstance(body, dict):
             raise ValueError
-    except ValueError:
-        _reply(
-            connection_id,
-            {"type": "error", "error": {"code": "malformed_request", "message": "messages are JSON objects"}},
-        )
+    except ValueError as exc:  # json_limits.TooDeep too: 100,000 nested "[" is an error frame, not a crash
+        too_deep = isinstance(exc, json_limits.TooDeep)
+        message = f"the message is {exc}" if too_deep else "messages are JSON objects"
+        _reply(connection_id, {"type": "error", "error": {"code": "malformed_request", "message": message}})
         return
     action = body.get("action")
     try:
@@ -97,6 +97,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     ctx = event["requestContext"]
     route, connection_id = ctx["routeKey"], ctx["connectionId"]
     if route == "$connect":
+        # present but empty (`?token=`) is a bad token, not "no token": the use case refuses it
         token = (event.get("queryStringParameters") or {}).get("token")
         try:
             subscriptions().connect(connection_id, token)

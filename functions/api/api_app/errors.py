@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exchange.domain.errors import DomainError, TemporarilyUnavailable, TooManyAttempts
+from exchange.json_limits import MAX_DEPTH
 from exchange.observability import logger
 
 STATUS_OF_KIND = {
@@ -62,7 +63,7 @@ def _clean(errors: list[Any]) -> list[dict[str, Any]]:
 
 ENVELOPE_REF = "#/components/schemas/ErrorEnvelope"
 _WHY = {
-    "400": "malformed_request: the body is not JSON (or not UTF-8)",
+    "400": f"malformed_request: the body is not JSON (not UTF-8, or nested deeper than {MAX_DEPTH} levels)",
     "401": "unauthorized, token_expired: no, bad or expired access token",
     "413": "payload_too_large: the body is over the size limit",
     "415": "unsupported_media_type: the body is not application/json",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +11,11 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_app import docs, errors
+from api_app.cors import Cors
 from api_app.routes import admin, auth, market, orders, portfolio
 from api_app.schemas import ErrorEnvelope, HealthOut
 from api_app.services import Services
+from exchange import json_limits
 from exchange.settings import ApiSettings
 
 
@@ -30,10 +31,11 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
     app.state.services = services or Services(ApiSettings())  # type: ignore[call-arg]
     app.state.ready = ready or (lambda: True)
     app.state.faults = None  # the local stack sets a callable: {fault: count injected}
-    max_body = app.state.services.settings.MAX_BODY_BYTES
+    settings = app.state.services.settings
     errors.install(app)
 
-    app.add_middleware(BodyGuard, max_body=max_body)
+    app.add_middleware(BodyGuard, max_body=settings.MAX_BODY_BYTES)
+    app.add_middleware(Cors, origins=settings.cors_origins)  # added last: outermost, before the guard
 
     @app.get(
         "/api/health", response_model=HealthOut, tags=["health"], responses={503: {"model": ErrorEnvelope}}
@@ -66,23 +68,24 @@ def _no_constant(name: str) -> Any:
 
 
 def _bad_string_at(value: Any, path: list[str]) -> list[str] | None:
-    """The path of the first string (key or value) that is not valid Unicode (a lone surrogate)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path
-        return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            found = _bad_string_at(k, [*path, "<key>"]) or _bad_string_at(v, [*path, str(k)])
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            found = _bad_string_at(v, [*path, str(i)])
-            if found:
-                return found
+    """The path of the first string (key or value) that is not valid Unicode (a lone surrogate).
+
+    A walk with its own stack, not recursion: however deep the value, no RecursionError."""
+    todo: list[tuple[Any, list[str]]] = [(value, path)]
+    while todo:
+        item, at = todo.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return at
+        elif isinstance(item, dict):
+            children = []
+            for k, v in item.items():
+                children += [(k, [*at, "<key>"]), (v, [*at, str(k)])]
+            todo.extend(reversed(children))  # popped in document order: keys before their values
+        elif isinstance(item, list):
+            todo.extend(reversed([(v, [*at, str(i)]) for i, v in enumerate(item)]))
     return None
 
 
@@ -90,8 +93,10 @@ class BodyGuard:
     """Pure ASGI, outermost: refuses before any route runs, in the error envelope,
     - a body over ``max_body`` bytes (413, declared or streamed: reading stops at the limit);
     - a body that is not JSON by its Content-Type (415; no Content-Type is read as JSON);
-    - a JSON body that is not UTF-8, or holds NaN/Infinity (400), or a lone surrogate escape such as
-      "\\ud800" in a string (422 with the field path: it cannot be stored or hashed).
+    - a JSON body that is not UTF-8, or nests deeper than ``json_limits.MAX_DEPTH`` levels (checked
+      before parsing: Python's parser would raise RecursionError), or holds NaN/Infinity (400), or a
+      lone surrogate escape such as "\\ud800" in a string (422 with the field path: it cannot be
+      stored or hashed).
     The body it read is replayed to the app unchanged."""
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
@@ -150,7 +155,9 @@ class BodyGuard:
         except UnicodeDecodeError:
             return errors.envelope(400, "malformed_request", "the body is not UTF-8")
         try:
-            value = json.loads(text, parse_constant=_no_constant)
+            value = json_limits.loads(text, parse_constant=_no_constant)
+        except json_limits.TooDeep as exc:
+            return errors.envelope(400, "malformed_request", f"the body is {exc}", {"max_depth": exc.limit})
         except ValueError:
             return errors.envelope(400, "malformed_request", "the body is not valid JSON")
         if "\\u" in text:

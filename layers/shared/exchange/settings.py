@@ -13,11 +13,12 @@ made, so it cannot be misread silently.
 from __future__ import annotations
 
 import os
+import re
 import types
 import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _SCALARS = (str, int, bool, float)
 
@@ -81,6 +82,36 @@ class ApiSettings(_TokenSettings):
     LOGIN_MAX_FAILURES_PER_IP: Annotated[int, Field(gt=0)] = 20
     LOGIN_WINDOW_SECONDS: Annotated[int, Field(gt=0)] = 900
     MAX_BODY_BYTES: Annotated[int, Field(gt=0)] = 16_384
+    # browser origins allowed to call the api cross-origin (CORS, credentials included): a comma-separated
+    # list of scheme://host[:port]; empty (the default) allows none
+    CORS_ALLOWED_ORIGINS: str = ""
+
+    @field_validator("CORS_ALLOWED_ORIGINS")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in _split_origins(value):
+            if origin == "*":
+                raise ValueError(
+                    "'*' is not accepted: list the origins (credentials are allowed, so any origin "
+                    "could read a signed-in user's answers)"
+                )
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path, no trailing slash"
+                )
+        return value
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return _split_origins(self.CORS_ALLOWED_ORIGINS)
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _split_origins(value: str) -> tuple[str, ...]:
+    """Origins as a browser sends them in ``Origin`` (lower-case scheme and host), in order."""
+    return tuple(dict.fromkeys(o.strip().lower() for o in value.split(",") if o.strip()))
 
 
 class WsSettings(_TokenSettings):

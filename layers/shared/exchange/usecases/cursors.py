@@ -7,6 +7,7 @@ import base64
 import json
 from typing import Any
 
+from exchange import json_limits
 from exchange.domain.errors import ValidationFailed
 
 
@@ -28,7 +29,8 @@ def decode_cursor(cursor: str | None, *, partition: tuple[str, str]) -> dict[str
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        # json_limits: a forged cursor nested 1,000 levels deep is invalid, not a RecursionError
+        key = json_limits.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     except ValueError as exc:
         raise invalid_cursor() from exc
     if not isinstance(key, dict) or not all(isinstance(v, str | int) for v in key.values()):

@@ -23,9 +23,10 @@ class Subscriptions:
     tokens: TokenService
 
     def connect(self, connection_id: str, token: str | None) -> str | None:
-        """Raises Unauthorized for a bad token; no token = public channels only."""
+        """Raises Unauthorized for a bad token (an empty one too: ``?token=`` is not "no token");
+        no token (None) = public channels only."""
         user_id = None
-        if token:
+        if token is not None:
             user_id = self.tokens.verify(token).user_id
         now = int(time.time())
         self.connections.connect(connection_id, user_id, now)
