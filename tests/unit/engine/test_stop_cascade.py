@@ -5,7 +5,7 @@ input."""
 from __future__ import annotations
 
 from exchange.domain.engine import BUY, SELL, Accepted, Fill, Rested
-from exchange.domain.market import Market
+from exchange.domain.market import Market, by_order
 from exchange.domain.stops import Triggered
 
 
@@ -108,3 +108,17 @@ def test_a_sell_stop_triggered_by_a_buy_order_trading_below_the_last_price() -> 
     events = market.submit("t", "taker", BUY, 1, 95, "ioc")
     # Then the sell stop triggers and sells into the bid
     assert events[2:] == [Triggered("ss", 95), Fill("ss", "bid", "bidder", 90, 1, 0, 4)]
+
+
+def test_by_order_cuts_an_inputs_events_per_incoming_order() -> None:
+    # Given a trade that triggers a stop which rests
+    market = Market("ACME", last_price=100)
+    asks(market, (101, 1))
+    market.submit_stop("sl", "a", BUY, 2, 101, 100, "gtc", is_market=False)
+    events = market.submit("t", "taker", BUY, 1, 101, "ioc")
+    # When its events are cut per order, Then the input's order first, then the triggered one
+    assert by_order(events) == [
+        ("t", [Accepted("t"), Fill("t", "ask101", "seller0", 101, 1, 0, 0)]),
+        ("sl", [Triggered("sl", 101), Rested("sl", BUY, 100, 2)]),
+    ]
+    assert by_order([]) == []

@@ -30,7 +30,7 @@ from exchange.domain.engine import (
 )
 from exchange.domain.stops import STOP_TIFS, Armed, StopBook, StopOrder, Triggered, condition_met
 
-__all__ = ["HALTED", "Halted", "Market", "MarketEvent", "Rejected", "Resumed"]
+__all__ = ["HALTED", "Halted", "Market", "MarketEvent", "Rejected", "Resumed", "by_order"]
 
 HALTED = "halted"  # the contract's reject_reason
 
@@ -51,6 +51,20 @@ class Resumed(NamedTuple):
 
 
 MarketEvent = Event | Armed | Triggered | Rejected | Halted | Resumed
+
+
+def by_order(events: Sequence[MarketEvent]) -> list[tuple[Any, list[MarketEvent]]]:
+    """One input's events cut into what each incoming order did, in order: the input's own order
+    (from its ``Accepted``) and then each triggered stop (from its ``Triggered``), each with its
+    events (its fills as taker, then its ``Rested`` / ``Cancelled``). A cancel, a halt or a
+    ``Rejected`` is one segment of its own."""
+    out: list[tuple[Any, list[MarketEvent]]] = []
+    for ev in events:
+        if type(ev) is Accepted or type(ev) is Triggered or not out:
+            out.append((getattr(ev, "order_id", None), [ev]))
+        else:
+            out[-1][1].append(ev)
+    return out
 
 
 def _check(side: int, qty: int, price: int, what: str = "price") -> None:
