@@ -113,18 +113,39 @@ class Market:
         """A limit or market order, as :meth:`OrderBook.submit` (same arguments, same events), then
         the stops its trades triggered, in order. While halted: ``[Rejected(order_id, "halted")]``.
         ``ValueError`` for invalid input (nothing changes)."""
+        waiting = self.stops.live
+        if self.halted or order_id in waiting:
+            return self._refuse(order_id, side, qty, price, tif, is_market)
+        # (the book's events are MarketEvents: no copy, no cast() call on the hot path)
+        events: list[MarketEvent] = self.book.submit(  # type: ignore[assignment]
+            order_id, user_id, side, qty, price, tif, is_market
+        )
+        if waiting:
+            queue: deque[tuple[StopOrder, int]] = deque()
+            self._scan(events, 1, queue)
+            return self._enter(events, queue) if queue else events
+        # no stops waiting (the plain path): only the last price, from the last fill, which is the
+        # last event or the one before a closing Rested / Cancelled
+        if len(events) > 1:
+            ev = events[-1]
+            if type(ev) is not Fill:
+                ev = events[-2]
+            if type(ev) is Fill:
+                self.last_price = ev.price
+        return events
+
+    def _refuse(
+        self, order_id: Any, side: int, qty: int, price: int, tif: str, is_market: bool
+    ) -> list[MarketEvent]:
+        """A new order while halted (validated first), or one reusing a waiting stop's id."""
         if order_id in self.stops:
             raise ValueError(f"order {order_id!r} is already waiting as a stop")
-        if self.halted:
-            _check(side, qty, price)
-            if tif not in TIFS or (is_market and tif != "ioc"):
-                raise ValueError(f"bad time in force {tif!r}")
-            if order_id in self.book:
-                raise ValueError(f"order {order_id!r} is already resting")
-            return [Rejected(order_id, HALTED)]
-        placed = self.book.submit(order_id, user_id, side, qty, price, tif, is_market)
-        events: list[MarketEvent] = list(placed)
-        return self._cascade(events, 1)
+        _check(side, qty, price)
+        if tif not in TIFS or (is_market and tif != "ioc"):
+            raise ValueError(f"bad time in force {tif!r}")
+        if order_id in self.book:
+            raise ValueError(f"order {order_id!r} is already resting")
+        return [Rejected(order_id, HALTED)]
 
     def submit_stop(
         self,
@@ -161,11 +182,14 @@ class Market:
         if it is neither (a no-op). Works while halted."""
         if reason != USER and reason != EXPIRED:
             raise ValueError(f"unknown cancel reason {reason!r}")
-        cancelled = self.book.cancel(order_id, reason)
-        if cancelled is not None:
-            return cancelled
-        stop = self.stops.remove(order_id)
-        return None if stop is None else Cancelled(order_id, stop.qty, reason)
+        remaining = self.book.remove(order_id)
+        if remaining is None:
+            if order_id not in self.stops.live:
+                return None
+            stop = self.stops.remove(order_id)
+            assert stop is not None
+            remaining = stop.qty
+        return Cancelled(order_id, remaining, reason)
 
     def halt(self) -> list[MarketEvent]:
         """Stop trading: later new orders are rejected; ``[]`` if already halted."""
@@ -183,19 +207,6 @@ class Market:
         return [Resumed()]
 
     # ------------------------------------------------------------------ triggering
-    def _cascade(self, events: list[MarketEvent], start: int) -> list[MarketEvent]:
-        """Update the last price from the fills in ``events[start:]``, and enter what they trigger."""
-        if not self.stops:  # the plain path: only the last price
-            for i in range(len(events) - 1, start - 1, -1):
-                ev = events[i]
-                if type(ev) is Fill:
-                    self.last_price = ev.price
-                    break
-            return events
-        queue: deque[tuple[StopOrder, int]] = deque()
-        self._scan(events, start, queue)
-        return self._enter(events, queue)
-
     def _enter(self, events: list[MarketEvent], queue: deque[tuple[StopOrder, int]]) -> list[MarketEvent]:
         """Enter the triggered stops of ``queue`` into the book, first triggered first, each one's
         fills scanned in turn (they may trigger more: a cascade, appended to the queue). Appends

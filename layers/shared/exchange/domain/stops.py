@@ -71,35 +71,36 @@ def condition_met(side: int, stop_price: int, trade_price: int) -> bool:
 class StopBook:
     """The untriggered stops of one stock, per side, in trigger order (see the module docstring)."""
 
-    __slots__ = ("_arrival", "_dead", "_heaps", "_live")
+    __slots__ = ("_arrival", "_dead", "_heaps", "live")
 
     def __init__(self) -> None:
         # side -> heap of (key, arrival, stop); arrival is unique, so a stop is never compared
         self._heaps: tuple[list[tuple[int, int, StopOrder]], list[tuple[int, int, StopOrder]]] = ([], [])
-        # order_id -> its live heap entry (an entry is live iff it is the one in this dict)
-        self._live: dict[Any, tuple[int, int, StopOrder]] = {}
+        # order_id -> its live heap entry (an entry is live iff it is the one in this dict); public
+        # for O(1) membership tests without a method call (Market's hot path): read it, never write
+        self.live: dict[Any, tuple[int, int, StopOrder]] = {}
         self._dead = [0, 0]  # dead entries per side
         self._arrival = 0
 
     def add(self, stop: StopOrder) -> None:
         """Keep an untriggered stop; ``ValueError`` if its id is already kept."""
-        if stop.order_id in self._live:
+        if stop.order_id in self.live:
             raise ValueError(f"stop order {stop.order_id!r} is already waiting")
         entry = (stop.stop_price if stop.side == BUY else -stop.stop_price, self._arrival, stop)
         self._arrival += 1
         heappush(self._heaps[stop.side], entry)
-        self._live[stop.order_id] = entry
+        self.live[stop.order_id] = entry
 
     def remove(self, order_id: Any) -> StopOrder | None:
         """Take an untriggered stop out (cancel, expiry); ``None`` if it is not waiting."""
-        entry = self._live.pop(order_id, None)
+        entry = self.live.pop(order_id, None)
         if entry is None:
             return None
         side = entry[2].side
         dead = self._dead[side] + 1
         heap = self._heaps[side]
         if dead > _COMPACT_MIN and 2 * dead > len(heap):
-            live = self._live
+            live = self.live
             heap[:] = [e for e in heap if live.get(e[2].order_id) is e]
             heapify(heap)
             dead = 0
@@ -110,7 +111,7 @@ class StopBook:
         """Remove every stop that a trade at ``trade_price`` triggers and append them to ``out``:
         buy stops first (lowest stop price first), then sell stops (highest first), arrival order
         within a price. (With a last trade price, one trade never triggers both sides.)"""
-        live = self._live
+        live = self.live
         for side in (BUY, SELL):
             heap = self._heaps[side]
             threshold = trade_price if side == BUY else -trade_price
@@ -124,13 +125,13 @@ class StopBook:
                     self._dead[side] -= 1
 
     def get(self, order_id: Any) -> StopOrder | None:
-        entry = self._live.get(order_id)
+        entry = self.live.get(order_id)
         return None if entry is None else entry[2]
 
     def orders(self) -> list[StopOrder]:
         """Every untriggered stop: the buy stops in trigger order, then the sell stops in trigger
         order. Adding them in this order to an empty StopBook gives an equal one."""
-        entries = sorted(self._live.values(), key=lambda e: (e[2].side, e[0], e[1]))
+        entries = sorted(self.live.values(), key=lambda e: (e[2].side, e[0], e[1]))
         return [e[2] for e in entries]
 
     def heap_size(self, side: int) -> int:
@@ -138,10 +139,10 @@ class StopBook:
         return len(self._heaps[side])
 
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self.live)
 
     def __contains__(self, order_id: object) -> bool:
-        return order_id in self._live
+        return order_id in self.live
 
     def __bool__(self) -> bool:
-        return bool(self._live)
+        return bool(self.live)
