@@ -120,17 +120,18 @@ class Market:
         events: list[MarketEvent] = self.book.submit(  # type: ignore[assignment]
             order_id, user_id, side, qty, price, tif, is_market
         )
-        if waiting:
-            queue: deque[tuple[StopOrder, int]] = deque()
-            self._scan(events, 1, queue)
-            return self._enter(events, queue) if queue else events
-        # no stops waiting (the plain path): only the last price, from the last fill, which is the
-        # last event or the one before a closing Rested / Cancelled
+        # the last fill is the last event or the one before a closing Rested / Cancelled
         if len(events) > 1:
             ev = events[-1]
             if type(ev) is not Fill:
                 ev = events[-2]
             if type(ev) is Fill:
+                # one taker's fills go one way in price: its first and last fill bound them all
+                first: Any = events[1]
+                if waiting and self.stops.could_trigger(first.price, ev.price):
+                    queue: deque[tuple[StopOrder, int]] = deque()
+                    self._scan(events, 1, queue)
+                    return self._enter(events, queue)
                 self.last_price = ev.price
         return events
 

@@ -124,6 +124,13 @@ class StopBook:
                 else:
                     self._dead[side] -= 1
 
+    def could_trigger(self, a: int, b: int) -> bool:
+        """Might trades at prices between ``a`` and ``b`` trigger a stop? (A look at the heap tops;
+        a dead top may say yes when nothing triggers, never the reverse.)"""
+        lo, hi = (a, b) if a <= b else (b, a)
+        buys, sells = self._heaps
+        return bool(buys and buys[0][0] <= hi) or bool(sells and sells[0][0] <= -lo)
+
     def get(self, order_id: Any) -> StopOrder | None:
         entry = self.live.get(order_id)
         return None if entry is None else entry[2]
