@@ -122,3 +122,17 @@ def test_by_order_cuts_an_inputs_events_per_incoming_order() -> None:
         ("sl", [Triggered("sl", 101), Rested("sl", BUY, 100, 2)]),
     ]
     assert by_order([]) == []
+
+
+def test_a_sweep_triggers_on_its_first_fill_not_only_its_last() -> None:
+    # Given last 100, asks at 95 and 101, a bid at 90, and a sell stop at 96
+    market = Market("ACME", last_price=100)
+    market.submit("cheap", "seller", SELL, 1, 95, "gtc")
+    market.submit("dear", "seller", SELL, 1, 101, "gtc")
+    market.submit("bid", "bidder", BUY, 5, 90, "gtc")
+    market.submit_stop("ss", "a", SELL, 1, 96, 90, "gtc", is_market=True)
+    # When one buy takes 95 then 101 (its last fill is above the stop, its first at or below)
+    events = market.submit("t", "taker", BUY, 2, 101, "ioc")
+    # Then the first fill's price triggers the sell stop
+    assert events[3:] == [Triggered("ss", 95), Fill("ss", "bid", "bidder", 90, 1, 0, 4)]
+    assert market.last_price == 90
