@@ -17,12 +17,14 @@ def halted_market() -> Market:
     return market
 
 
-def test_new_orders_sequenced_after_the_halt_are_rejected() -> None:
+def test_new_orders_sequenced_after_the_halt_are_rejected_and_no_stop_triggers() -> None:
+    # Given a halted market whose buy stop at 101 the ask at 101 could trigger
     market = halted_market()
+    # When orders that would trade (and so trigger the stop) arrive, Then they are rejected whole
     assert market.submit("l", "u", BUY, 1, 101, "gtc") == [Rejected("l", "halted")]
     assert market.submit("m", "u", BUY, 1, 106, "ioc", is_market=True) == [Rejected("m", "halted")]
     assert market.submit_stop("s", "u", BUY, 1, 100, 105, "gtc", is_market=True) == [Rejected("s", "halted")]
-    # nothing traded and nothing new is kept
+    # And nothing traded, nothing triggered, nothing new is kept
     assert [o[0] for o in market.resting_orders()] == ["bid", "ask"]
     assert [s.order_id for s in market.stop_orders()] == ["st"]
     assert market.last_price == 100

@@ -126,12 +126,19 @@ class Market:
             if type(ev) is not Fill:
                 ev = events[-2]
             if type(ev) is Fill:
-                # one taker's fills go one way in price: its first and last fill bound them all
-                first: Any = events[1]
-                if waiting and self.stops.could_trigger(first.price, ev.price):
-                    queue: deque[tuple[StopOrder, int]] = deque()
-                    self._scan(events, 1, queue)
-                    return self._enter(events, queue)
+                if waiting:
+                    # one taker's fills go one way in price: its first and last fill bound them
+                    # all. A look at the heap tops (a dead top may send us to the scan for nothing,
+                    # never the reverse); inline: a call here is measurable
+                    hi = ev.price
+                    lo: int = events[1].price  # type: ignore[union-attr]
+                    if lo > hi:
+                        lo, hi = hi, lo
+                    buys, sells = self.stops.heaps
+                    if (buys and buys[0][0] <= hi) or (sells and sells[0][0] <= -lo):
+                        queue: deque[tuple[StopOrder, int]] = deque()
+                        self._scan(events, 1, queue)
+                        return self._enter(events, queue)
                 self.last_price = ev.price
         return events
 
@@ -230,12 +237,13 @@ class Market:
         it triggers appended to ``queue``."""
         triggered: list[StopOrder] = []
         stops = self.stops
+        waiting = stops.live
         for i in range(start, len(events)):
             ev = events[i]
             if type(ev) is Fill:
                 p = ev.price
                 self.last_price = p
-                if stops:
+                if waiting:
                     stops.pop_triggered(p, triggered)
                     if triggered:
                         queue.extend((s, p) for s in triggered)

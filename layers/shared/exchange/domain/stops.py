@@ -71,11 +71,12 @@ def condition_met(side: int, stop_price: int, trade_price: int) -> bool:
 class StopBook:
     """The untriggered stops of one stock, per side, in trigger order (see the module docstring)."""
 
-    __slots__ = ("_arrival", "_dead", "_heaps", "live")
+    __slots__ = ("_arrival", "_dead", "heaps", "live")
 
     def __init__(self) -> None:
-        # side -> heap of (key, arrival, stop); arrival is unique, so a stop is never compared
-        self._heaps: tuple[list[tuple[int, int, StopOrder]], list[tuple[int, int, StopOrder]]] = ([], [])
+        # side -> heap of (key, arrival, stop); arrival is unique, so a stop is never compared.
+        # Public, like ``live``, for Market's look at the tops without a call: read only.
+        self.heaps: tuple[list[tuple[int, int, StopOrder]], list[tuple[int, int, StopOrder]]] = ([], [])
         # order_id -> its live heap entry (an entry is live iff it is the one in this dict); public
         # for O(1) membership tests without a method call (Market's hot path): read it, never write
         self.live: dict[Any, tuple[int, int, StopOrder]] = {}
@@ -88,7 +89,7 @@ class StopBook:
             raise ValueError(f"stop order {stop.order_id!r} is already waiting")
         entry = (stop.stop_price if stop.side == BUY else -stop.stop_price, self._arrival, stop)
         self._arrival += 1
-        heappush(self._heaps[stop.side], entry)
+        heappush(self.heaps[stop.side], entry)
         self.live[stop.order_id] = entry
 
     def remove(self, order_id: Any) -> StopOrder | None:
@@ -98,7 +99,7 @@ class StopBook:
             return None
         side = entry[2].side
         dead = self._dead[side] + 1
-        heap = self._heaps[side]
+        heap = self.heaps[side]
         if dead > _COMPACT_MIN and 2 * dead > len(heap):
             live = self.live
             heap[:] = [e for e in heap if live.get(e[2].order_id) is e]
@@ -113,7 +114,7 @@ class StopBook:
         within a price. (With a last trade price, one trade never triggers both sides.)"""
         live = self.live
         for side in (BUY, SELL):
-            heap = self._heaps[side]
+            heap = self.heaps[side]
             threshold = trade_price if side == BUY else -trade_price
             while heap and heap[0][0] <= threshold:
                 entry = heappop(heap)
@@ -123,13 +124,6 @@ class StopBook:
                     out.append(stop)
                 else:
                     self._dead[side] -= 1
-
-    def could_trigger(self, a: int, b: int) -> bool:
-        """Might trades at prices between ``a`` and ``b`` trigger a stop? (A look at the heap tops;
-        a dead top may say yes when nothing triggers, never the reverse.)"""
-        lo, hi = (a, b) if a <= b else (b, a)
-        buys, sells = self._heaps
-        return bool(buys and buys[0][0] <= hi) or bool(sells and sells[0][0] <= -lo)
 
     def get(self, order_id: Any) -> StopOrder | None:
         entry = self.live.get(order_id)
@@ -143,7 +137,7 @@ class StopBook:
 
     def heap_size(self, side: int) -> int:
         """Live plus dead entries of one side's heap (for the tests of the compaction)."""
-        return len(self._heaps[side])
+        return len(self.heaps[side])
 
     def __len__(self) -> int:
         return len(self.live)
