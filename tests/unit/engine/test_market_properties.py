@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exchange.domain.engine import BUY, SELL, Accepted, Cancelled, Fill
@@ -16,7 +16,10 @@ from exchange.domain.replay import IDENTICAL, LogEntry, LogOrder, ReplayTrade, c
 from exchange.domain.stops import Triggered, condition_met
 
 from .reference_model import ReferenceMarket
-from .test_properties import ENGINE_SETTINGS, cancels, limit_orders, market_orders, sides, users
+from .test_properties import cancels, limit_orders, market_orders, sides, users
+
+# 100 examples of 20-80 ops each (the book's own properties: 200 of ~5): about 5 s on a quiet machine
+MARKET_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # stop prices where the flow trades (97..103), so that triggers, cascades and collars come up
 stop_orders = st.tuples(
@@ -108,7 +111,7 @@ def log_entry(seq: int, op: tuple[Any, ...], next_id: int) -> LogEntry:
     return LogEntry(seq, "new", order=order)
 
 
-@ENGINE_SETTINGS
+@MARKET_SETTINGS
 @given(market_ops)
 def test_market_agrees_with_the_reference_model(flow: list[tuple[Any, ...]]) -> None:
     # Given an empty market and an empty reference market
@@ -126,7 +129,7 @@ def test_market_agrees_with_the_reference_model(flow: list[tuple[Any, ...]]) -> 
         assert (market.last_price, market.halted) == (ref.last, ref.halted)
 
 
-@ENGINE_SETTINGS
+@MARKET_SETTINGS
 @given(market_ops)
 def test_market_invariants_hold_after_every_step(flow: list[tuple[Any, ...]]) -> None:
     # Given an empty market and what its events said about each order
@@ -177,7 +180,7 @@ def test_market_invariants_hold_after_every_step(flow: list[tuple[Any, ...]]) ->
             assert filled.get(oid, 0) + left == q, oid
 
 
-@ENGINE_SETTINGS
+@MARKET_SETTINGS
 @given(market_ops, market_ops)
 def test_rebuilt_market_behaves_like_the_original(
     first: list[tuple[Any, ...]], then: list[tuple[Any, ...]]
@@ -202,7 +205,7 @@ def test_rebuilt_market_behaves_like_the_original(
     assert copy == market
 
 
-@ENGINE_SETTINGS
+@MARKET_SETTINGS
 @given(market_ops)
 def test_replaying_the_log_reproduces_the_reference_trades_and_book(flow: list[tuple[Any, ...]]) -> None:
     # Given a random flow run through the reference market, written down as the contract's log
