@@ -136,3 +136,16 @@ def test_a_sweep_triggers_on_its_first_fill_not_only_its_last() -> None:
     # Then the first fill's price triggers the sell stop
     assert events[3:] == [Triggered("ss", 95), Fill("ss", "bid", "bidder", 90, 1, 0, 4)]
     assert market.last_price == 90
+
+
+def test_the_first_trade_of_a_stock_triggers_buy_stops_before_sell_stops() -> None:
+    # Given a stock that never traded, with a sell stop (arrived first) and a buy stop both at 100
+    market = Market("NEW")
+    market.submit("ask", "seller", SELL, 5, 100, "gtc")
+    market.submit("bid", "buyer", BUY, 5, 99, "gtc")
+    market.submit_stop("sell-stop", "a", SELL, 1, 100, 95, "gtc", is_market=True)
+    market.submit_stop("buy-stop", "b", BUY, 1, 100, 105, "gtc", is_market=True)
+    # When the first trade executes at 100 (meeting both conditions)
+    events = market.submit("t", "taker", BUY, 1, 100, "ioc")
+    # Then the buy side's stop enters first, then the sell side's
+    assert [e.order_id for e in events if isinstance(e, Triggered)] == ["buy-stop", "sell-stop"]
