@@ -176,7 +176,7 @@ def compare(
     replayed: tuple[list[ReplayTrade], Market],
     stored_trades: Sequence[ReplayTrade],
     stored_resting: Iterable[Sequence[Any]],
-    stored_stops: Iterable[StopOrder] | None = None,
+    stored_stops: Iterable[Sequence[Any]] | None = None,
 ) -> str:
     """``"identical"``, or the first difference between a replay and the stored state: the trades
     in order, then the book (``stored_resting`` as for :meth:`OrderBook.rebuild`, in arrival or
