@@ -95,9 +95,9 @@ def main() -> None:
 def _users(stack: object) -> list[dict[str, str]]:
     """Every registered user's id (the traders): the PROFILE items."""
     table = stack.store.table  # type: ignore[attr-defined]
-    items = table.client.scan(TableName=table.name, FilterExpression="sk = :p", ExpressionAttributeValues={
-        ":p": {"S": "PROFILE"}
-    })["Items"]
+    items = table.client.scan(
+        TableName=table.name, FilterExpression="sk = :p", ExpressionAttributeValues={":p": {"S": "PROFILE"}}
+    )["Items"]
     return [{"id": i["id"]["S"]} for i in items]
 
 
