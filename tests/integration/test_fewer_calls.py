@@ -101,7 +101,8 @@ def test_an_unknown_symbol_is_not_remembered(exchange: Exchange) -> None:
 # ---------------------------------------------------------------------- the matcher's second read
 def _match(ex: Exchange, matcher: Matcher, *orders: dict[str, Any], kind: str = "new") -> Counter[str]:
     with calls(ex.matcher_store.table.client) as seen:
-        matcher.process(orders[0]["symbol"], [Message(kind, o["symbol"], o["id"], o["user_id"]) for o in orders])
+        messages = [Message(kind, o["symbol"], o["id"], o["user_id"]) for o in orders]
+        matcher.process(orders[0]["symbol"], messages)
     return seen
 
 
