@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared")]
 
 from benchmarks import bench_report as report  # noqa: E402
+from benchmarks import proc_cpu  # noqa: E402
 from benchmarks.bench_stack import StackProcess, relogin, setup_accounts  # noqa: E402
 from benchmarks.load_traders import Load, Recorder, Trader, listen, wait_accepted  # noqa: E402
 
@@ -184,6 +185,7 @@ class Session:
             cross_ratio=a.cross_ratio, cancel_ratio=a.cancel_ratio, seed=a.seed + len(self.run.phases),
         )  # fmt: skip
         before = self.stack.counts()
+        cpu_before = proc_cpu.stack_cpu(self.stack.pid)
         start = time.perf_counter()
         if mode == "open":
             await load.open_loop(a.rate, a.duration)
@@ -191,12 +193,15 @@ class Session:
             await load.closed_loop(a.duration, a.window)
         end = start + a.duration
         unsettled = await load.drain(300)
+        cpu_after = proc_cpu.stack_cpu(self.stack.pid)  # before the quiet wait: its idle polls apart
         calls, inv = report.calls_between(before, await self._quiet_counts())
         name = f"rate {a.rate:g}/s" if mode == "open" else f"saturation (window {a.window})"
         offered = a.rate if mode == "open" else None
-        return report.phase_result(
+        result = report.phase_result(
             name, mode, self.rec, start + a.warmup, end, offered, unsettled, calls, inv
         )
+        result.cpu_ms_per_order = proc_cpu.per_order_ms(cpu_before, cpu_after, result.settled_total)
+        return result
 
 
 async def run_stack(args: argparse.Namespace, name: str, preload: int) -> StackRun:

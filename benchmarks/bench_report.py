@@ -41,6 +41,8 @@ class PhaseResult:
     calls: dict[str, float] = field(default_factory=dict)  # "Function service.Operation" -> count
     invocations: dict[str, int] = field(default_factory=dict)
     ws_errors: int = 0
+    settled_total: int = 0  # orders of the phase whose ORDER_ACCEPTED arrived (drain included)
+    cpu_ms_per_order: dict[str, float] = field(default_factory=dict)  # process -> CPU ms / settled
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,6 +105,7 @@ def phase_result(
         calls=calls,
         invocations=invocations,
         ws_errors=len(rec.ws_errors),
+        settled_total=len(settled_at),
     )
 
 
@@ -148,6 +151,10 @@ def print_phases(title: str, results: list[PhaseResult]) -> None:
         for what, s in r.latency.items():
             cells = " ".join(f"{_ms(s[q]):>7}" for q in ("p50", "p95", "p99"))
             print(f"{r.name:<22} {what:<30} {s['n']:>6} {cells}")
+    for r in results:
+        if r.cpu_ms_per_order:
+            cpu = ", ".join(f"{k} {v:.1f}" for k, v in r.cpu_ms_per_order.items())
+            print(f"{r.name:<22} CPU ms per settled order ({r.settled_total} settled): {cpu}")
 
 
 def print_calls(title: str, columns: dict[str, tuple[dict[str, float], int]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ import httpx
 
 from benchmarks.load_traders import Trader
 from local_stack.stack import LOCAL_ADMIN_EMAIL, LOCAL_ADMIN_PASSWORD
+from tools.chaos import stack as chaos_stack
 from tools.chaos.stack import StackProcess as ChildStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +34,8 @@ class StackProcess:
     def start(self, timeout: float = 120) -> None:
         self.counts_path = self.workdir / "call_counts.json"
         self.log_path = self.workdir / "stack.log"
+        if root := os.environ.get("BENCH_STACK_ROOT"):  # A/B: another checkout's local stack
+            chaos_stack.ROOT = Path(root)
         self.child = ChildStack(
             faults="",
             faults_seed=0,

@@ -51,6 +51,9 @@ def install() -> None:
     _cached_condition_tokens()
     _cached_processing_maps()
     _cloned_update_trees()
+    from local_stack import moto_speed_writes
+
+    moto_speed_writes.install()
     _installed = True
 
 

@@ -142,3 +142,55 @@ def test_a_signalled_write_wakes_the_stream_poller_before_its_idle_wait(endpoint
     finally:
         stop.set()
         poller.join(timeout=6)
+
+
+def test_stream_records_reach_the_function_as_lambda_sends_them(endpoint: str) -> None:
+    # Given a table with a stream, an item with a binary, a number and a map, then a change to it
+    import base64
+
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, **CREDS)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, **CREDS)
+    plain = boto3.client("dynamodbstreams", endpoint_url=endpoint, **CREDS)  # botocore parses all
+    arn = hash_table(ddb, "raw-records-test", stream=True)
+    assert arn is not None
+    item = {"pk": {"S": "a"}, "z": {"B": b"\x00\xffzip"}, "n": {"N": "12"}, "m": {"M": {"s": {"S": "x"}}}}
+    ddb.put_item(TableName="raw-records-test", Item=item)
+    ddb.update_item(
+        TableName="raw-records-test",
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "13"}},
+    )
+    delivered: list[dict[str, Any]] = []
+
+    def function(event: dict[str, Any]) -> dict[str, Any]:
+        delivered.extend(event["Records"])
+        return {"batchItemFailures": []}
+
+    # When the poller delivers them
+    StreamPoller(streams, arn, function, stop=threading.Event()).poll_once()
+
+    # Then binary values are base64 text and the creation time whole epoch seconds, as in a Lambda
+    # stream event; everything else is what botocore's own parse of the same records gives
+    assert [r["eventName"] for r in delivered] == ["INSERT", "MODIFY"]
+    new = delivered[1]["dynamodb"]["NewImage"]
+    assert new["z"] == {"B": base64.b64encode(b"\x00\xffzip").decode()}
+    assert new["n"] == {"N": "13"} and new["m"] == {"M": {"s": {"S": "x"}}}
+    assert delivered[1]["dynamodb"]["OldImage"]["n"] == {"N": "12"}
+    shard = plain.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = plain.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    parsed = plain.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+
+    def as_lambda(r: dict[str, Any]) -> dict[str, Any]:
+        ddb_part = dict(r["dynamodb"])
+        ddb_part["ApproximateCreationDateTime"] = int(ddb_part["ApproximateCreationDateTime"].timestamp())
+        for image in ("NewImage", "OldImage"):
+            if image in ddb_part:
+                ddb_part[image] = {
+                    k: {"B": base64.b64encode(v["B"]).decode()} if "B" in v else v
+                    for k, v in ddb_part[image].items()
+                }
+        return {**r, "dynamodb": ddb_part, "eventSourceARN": arn}
+
+    assert delivered == [as_lambda(r) for r in parsed]
+    assert all(type(r["dynamodb"]["ApproximateCreationDateTime"]) is int for r in delivered)

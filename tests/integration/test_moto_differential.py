@@ -361,6 +361,123 @@ def test_a_start_key_of_another_partition_or_incomplete_answers_as_plain_moto(
         )
 
 
+# ------------------------------------------------------------------------------ conditional writes
+# (local_stack/moto_speed_writes.py: the item size check, the update validator's static walks once
+# per expression, one condition parse per transaction operation)
+_W_NAMES = [None, {"#n": "a"}, {"#n": "pk"}, {"#n": "b"}]
+_W_UPDATES = [  # valid ones, and ones moto refuses for what the skipped walks check
+    "SET a = a + :d",
+    "SET #n = :v",
+    "ADD a :d",
+    "SET a = :d, b = :v",
+    "SET a = :d, a = :v",  # overlapping paths
+    "SET pk = :v",  # a key attribute
+    "SET a = :d REMOVE a",  # overlapping paths across clauses
+    "SET a = :d SET b = :v",  # two SET clauses
+    "REMOVE b, #n",
+]
+_W_CONDITIONS = [None, "attribute_not_exists(pk)", "attribute_exists(pk)", "a >= :d", "a < :d", "#n = :v"]
+_W_SIZES = [0, 404_900, 405_100]  # around moto's item size limit
+
+
+def _w_expression_args(draw: Any, expression: str | None, condition: str | None) -> dict[str, Any]:
+    text = " ".join(filter(None, [expression, condition]))
+    out: dict[str, Any] = {}
+    names = draw(st.sampled_from(_W_NAMES)) if "#n" in text else None
+    if "#n" in text:
+        out["ExpressionAttributeNames"] = names or {"#n": "a"}
+    values = {}
+    if ":d" in text:
+        values[":d"] = {"N": draw(st.sampled_from(["1", "2", "5"]))}
+    if ":v" in text:
+        numeric = names is not None and names["#n"] == "a"
+        values[":v"] = {"N": "3"} if numeric else {"S": draw(st.sampled_from(["u", "w"]))}
+    if values:
+        out["ExpressionAttributeValues"] = values
+    return out
+
+
+@st.composite
+def _w_put(draw: Any, table: str) -> dict[str, Any]:
+    item = {"pk": {"S": draw(st.sampled_from(["k0", "k1"]))}, "a": {"N": draw(st.sampled_from(["1", "4"]))}}
+    size = draw(st.sampled_from(_W_SIZES))
+    if size:
+        item["big"] = {"S": "x" * size}
+    for n in range(draw(st.integers(0, 25))):
+        item[f"f{n}"] = {"S": "v" * n}
+    condition = draw(st.sampled_from(_W_CONDITIONS))
+    op = {"TableName": table, "Item": item, **_w_expression_args(draw, None, condition)}
+    if condition:
+        op["ConditionExpression"] = condition
+    return op
+
+
+@st.composite
+def _w_update(draw: Any, table: str) -> dict[str, Any]:
+    expression = draw(st.sampled_from(_W_UPDATES))
+    condition = draw(st.sampled_from(_W_CONDITIONS[0:1] + _W_CONDITIONS[2:]))
+    op = {
+        "TableName": table,
+        "Key": {"pk": {"S": draw(st.sampled_from(["k0", "k1"]))}},
+        "UpdateExpression": expression,
+        **_w_expression_args(draw, expression, condition),
+    }
+    if condition:
+        op["ConditionExpression"] = condition
+    return op
+
+
+@st.composite
+def _w_ops(draw: Any, table: str) -> list[tuple[str, Any]]:
+    ops: list[tuple[str, Any]] = []
+    for _ in range(draw(st.integers(4, 20))):
+        kind = draw(st.sampled_from(["put", "update", "update", "transact", "transact"]))
+        if kind == "put":
+            ops.append(("put_item", draw(_w_put(table))))
+        elif kind == "update":
+            ops.append(("update_item", draw(_w_update(table))))
+        else:
+            first = draw(st.sampled_from(["Put", "Update"]))
+            entry = draw(_w_put(table)) if first == "Put" else draw(_w_update(table))
+            entries = [{first: entry}]
+            key = entry["Item"]["pk"] if first == "Put" else entry["Key"]["pk"]
+            other = {"pk": {"S": "k1" if key["S"] == "k0" else "k0"}}
+            second = draw(st.sampled_from(["Update", "Delete", "ConditionCheck"]))
+            if second == "Update":
+                entries.append({"Update": {**draw(_w_update(table)), "Key": other}})
+            else:
+                condition = draw(st.sampled_from(_W_CONDITIONS[1:]))
+                entries.append(
+                    {
+                        second: {
+                            "TableName": table,
+                            "Key": other,
+                            "ConditionExpression": condition,
+                            **_w_expression_args(draw, None, condition),
+                        }
+                    }
+                )
+            ops.append(("transact_write_items", {"TransactItems": entries}))
+    return ops
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_conditional_writes_answer_as_plain_moto(sides: tuple[Side, Side], data: Any) -> None:
+    table = f"w{next(_names)}"
+    created(
+        sides,
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    for method, kwargs in data.draw(_w_ops(table)):
+        both(sides, "ddb", method, **kwargs)
+        for key in ("k0", "k1"):  # what each write left, or did not
+            both(sides, "ddb", "get_item", TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True)
+
+
 # --------------------------------------------------------------------------------------------- SQS
 _queues = itertools.count()
 SQS_OPS = st.one_of(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from exchange import keys
@@ -23,6 +25,12 @@ from exchange.observability import logger
 from exchange.usecases.cursors import decode_cursor, encode_cursor, invalid_cursor
 from exchange.views import book_levels
 
+# How long a container trusts what it read of a stock that does not change (it is listed, its tick)
+# for a limit buy, which needs nothing else of the STOCK item. Stocks are never changed or delisted
+# today; the TTL is short so that a later rule that does change them (a halt, a delisting, a new
+# tick) is seen within seconds without anyone remembering this cache (docs/decisions.md).
+LISTED_TTL_S = 10.0
+
 
 @dataclass(frozen=True)
 class OrderRequest:
@@ -39,6 +47,9 @@ class OrderRequest:
 class Orders:
     store: ExchangeStore
     queue: OrdersQueue
+    clock: Callable[[], float] = time.monotonic
+    # symbol -> (read at, tick): per container (the api builds one Orders per container)
+    _listed: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
 
     def place(self, user_id: str, req: OrderRequest) -> tuple[dict[str, Any], bool]:
         """Returns (order item, created). An existing client_order_id with the same parameters
@@ -47,10 +58,10 @@ class Orders:
             existing = self._by_client_id(user_id, req)
             if existing is not None:
                 return existing, False
-        stock = self.store.stock(req.symbol)
-        if stock is None:
-            raise UnknownSymbol(f"no stock {req.symbol}")
-        tick = int(stock["tick"])
+        # a limit buy needs only the stock's existence and tick; a sell marks its holding at the
+        # last price and a market order bounds its reservation by it: those read the stock fresh
+        stock = None if req.order_type == "limit" and req.side == "buy" else self._stock(req.symbol)
+        tick = self._tick(req.symbol) if stock is None else int(stock["tick"])
         price_bound = None
         if req.order_type == "limit":
             assert req.limit_price is not None
@@ -67,9 +78,11 @@ class Orders:
             opposite = asks if req.side == "buy" else bids
             if not opposite:
                 raise NoLiquidity("the opposite side of the book is empty")
+            assert stock is not None
             reference = stock.get("last_price") or stock["reference_price"]
             price_bound = collar_bound(int(reference), tick, buy=req.side == "buy")
             reservation_price = price_bound
+        last = None if stock is None else stock.get("last_price")
         now = now_ms()
         order_id = new_id()
         is_buy = req.side == "buy"
@@ -105,7 +118,7 @@ class Orders:
                 order,
                 cash_amount=order["reserved_cash"],
                 share_quantity=order["reserved_quantity"],
-                mark_price=int(stock["last_price"]) if stock.get("last_price") is not None else None,
+                mark_price=None if last is None else int(last),
             )
         except StaleState:
             # a concurrent request with the same client_order_id won the race
@@ -115,6 +128,21 @@ class Orders:
             return existing, False
         self._enqueue_new(order)
         return order, True
+
+    def _stock(self, symbol: str) -> dict[str, Any]:
+        stock = self.store.stock(symbol)
+        if stock is None:
+            raise UnknownSymbol(f"no stock {symbol}")
+        self._listed[symbol] = (self.clock(), int(stock["tick"]))
+        return stock
+
+    def _tick(self, symbol: str) -> int:
+        """The stock's tick, read at most every LISTED_TTL_S per container; an unknown symbol is
+        never remembered (a stock listed a moment ago is tradable at once)."""
+        cached = self._listed.get(symbol)
+        if cached is not None and self.clock() - cached[0] < LISTED_TTL_S:
+            return cached[1]
+        return int(self._stock(symbol)["tick"])
 
     def _enqueue_new(self, order: dict[str, Any]) -> None:
         # the order is reserved and stored as pending: if the send fails, the pending sweep sends it

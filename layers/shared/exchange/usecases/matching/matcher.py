@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from exchange.domain.candles import keys_at
-from exchange.domain.engine import BUY, SELL, Fill, OrderBook
+from exchange.domain.engine import BUY, SELL, Cancelled, Fill, OrderBook
 from exchange.domain.errors import StaleState
 from exchange.domain.money import format_cents
 from exchange.domain.records import Order, OrderStatus, StoredBook
@@ -28,7 +28,7 @@ from exchange.domain.settlement import Ledger, settle
 from exchange.domain.steps import BookEvent, Event, Levels, OrderEvent, Step, TradeEvent
 from exchange.ids import iso_ms, new_id, now_ms, trading_day
 from exchange.observability import logger
-from exchange.usecases.matching.port import MatcherStore
+from exchange.usecases.matching.port import Counterparties, MatcherStore
 from exchange.views import fill_view, levels_view, order_view
 
 SNAPSHOT_DEPTH = 100
@@ -104,15 +104,18 @@ class Matcher:
         steps = match_messages(book, messages, orders, stored.next_seq, day_over=day_over)
         if not steps:
             return
-        # read: the makers and the holdings of everyone involved, once
+        # read: the makers and the holdings settlement changes, once (none: no read at all)
         fills = [ev for step in steps for ev in step.events if isinstance(ev, Fill)]
         makers = {ev.maker_id: ev.maker_user_id for ev in fills if ev.maker_id not in orders}
-        users = {orders[s.order_id].user_id for s in steps} | {ev.maker_user_id for ev in fills}
+        users = holding_users(steps, orders, fills)
         # (the candles a trade now goes into: every trade of the batch executes at ``now``)
         candles = keys_at(now) if fills else []
-        found = self.store.counterparties(
-            symbol, [(u, oid) for oid, u in makers.items()], sorted(users), candles
-        )
+        if makers or users or candles:
+            found = self.store.counterparties(
+                symbol, [(u, oid) for oid, u in makers.items()], sorted(users), candles
+            )
+        else:  # orders that only rest, buys cancelled: settlement changes no holding
+            found = Counterparties()
         missing = makers.keys() - found.orders.keys()
         if missing:
             raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
@@ -205,6 +208,18 @@ def match_messages(
         else:
             logger.warning("unknown message kind ignored", kind=m.kind, order_id=m.order_id)
     return steps
+
+
+def holding_users(steps: list[Step], orders: dict[str, Order], fills: list[Fill]) -> set[str]:
+    """The users whose holding of the stock settlement changes: both sides of every fill, and
+    every sell whose remainder is cancelled (its reserved shares go back); a buy's cancel and an
+    order that rests touch only cash and the order."""
+    users = {ev.maker_user_id for ev in fills} | {orders[ev.taker_id].user_id for ev in fills}
+    for s in steps:
+        o = orders[s.order_id]
+        if not o.is_buy and (s.cancel_reason is not None or any(isinstance(e, Cancelled) for e in s.events)):
+            users.add(o.user_id)
+    return users
 
 
 def _shows(rebuilt: Levels, stored: Levels, partial: bool) -> bool:
