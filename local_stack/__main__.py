@@ -75,6 +75,9 @@ def main() -> None:
     except PortInUse as exc:  # checked before anything starts; or taken meanwhile (then stop the rest)
         stack.stop()
         raise SystemExit(f"local stack not started: {exc}") from None
+    except KeyboardInterrupt:  # Ctrl-C before it was ready: stop what started, no traceback
+        stack.stop()
+        raise SystemExit("local stack not started: interrupted") from None
     print(banner(config, stack, time.monotonic() - started), flush=True)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
