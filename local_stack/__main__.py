@@ -9,13 +9,14 @@ import sys
 import threading
 import time
 
-from local_stack.stack import (
+from local_stack.config import (
     LOCAL_ADMIN_EMAIL,
     LOCAL_ADMIN_PASSWORD,
-    LocalStack,
+    PortInUse,
     StackConfig,
     state_dir_from_env,
 )
+from local_stack.stack import LocalStack
 from local_stack.state_dir import StateDir, StateDirBusy
 
 
@@ -31,33 +32,53 @@ def reset() -> None:
     print(f"{folder} emptied: the next `make run` starts with an empty market")
 
 
+def banner(config: StackConfig, stack: LocalStack, seconds: float) -> str:
+    """What `make run` prints once ready. The admin's password only when it is the local default
+    (a password of your own stays off the screen and out of terminal logs)."""
+    if config.admin_password == LOCAL_ADMIN_PASSWORD:
+        default_email = config.admin_email == LOCAL_ADMIN_EMAIL
+        admin = f"{config.admin_email} / {config.admin_password}   <- local default" + (
+            "s (ADMIN_EMAIL / ADMIN_PASSWORD)" if default_email else " password (ADMIN_PASSWORD)"
+        )
+    else:
+        admin = f"{config.admin_email} / (ADMIN_PASSWORD, not shown)"
+    if config.state_dir is None:
+        state = "none (LOCAL_STATE_DIR is not set): everything is lost at stop"
+    else:
+        kept = "restored" if stack.moto.restored else "new"
+        state = f"{config.state_dir} ({kept}; `make reset` empties it)"
+    return f"""
+Local stack ready in {seconds:.1f}s (moto on 127.0.0.1:{config.moto_port}; no AWS involved)
+  REST       {stack.api_url}        (OpenAPI: http://127.0.0.1:{config.api_port}/docs)
+  WebSocket  {stack.ws_url}
+  Admin      {admin}
+  State      {state}
+Ctrl-C stops it."""
+
+
 def main() -> None:
     if sys.argv[1:] == ["reset"]:
         reset()
         return
     started = time.monotonic()
     try:
+        # LOCAL_FAULTS, LOCAL_TIME_SCALE, the ports, the functions' settings (STARTING_CASH=abc):
+        # a clear message, not a traceback
         config = StackConfig.from_env()
-    except ValueError as exc:  # LOCAL_FAULTS, LOCAL_TIME_SCALE: a clear message, not a traceback
+    except ValueError as exc:
         raise SystemExit(f"local stack not started: {exc}") from None
-    stack = LocalStack(config).start()
-    local_default = config.admin_email == LOCAL_ADMIN_EMAIL and config.admin_password == LOCAL_ADMIN_PASSWORD
-    note = "   <- local defaults (ADMIN_EMAIL / ADMIN_PASSWORD)" if local_default else ""
-    if config.state_dir is None:
-        state = "none (LOCAL_STATE_DIR is not set): everything is lost at stop"
-    else:
-        kept = "restored" if stack.moto.restored else "new"
-        state = f"{config.state_dir} ({kept}; `make reset` empties it)"
-    print(
-        f"""
-Local stack ready in {time.monotonic() - started:.1f}s (moto on 127.0.0.1:{config.moto_port}; no AWS involved)
-  REST       {stack.api_url}        (OpenAPI: http://127.0.0.1:{config.api_port}/docs)
-  WebSocket  {stack.ws_url}
-  Admin      {config.admin_email} / {config.admin_password}{note}
-  State      {state}
-Ctrl-C stops it.""",
-        flush=True,
-    )
+    for note in config.functions_env.notes():
+        print(f"note: {note}", flush=True)
+    stack = LocalStack(config)
+    try:
+        stack.start()
+    except PortInUse as exc:  # checked before anything starts; or taken meanwhile (then stop the rest)
+        stack.stop()
+        raise SystemExit(f"local stack not started: {exc}") from None
+    except KeyboardInterrupt:  # Ctrl-C before it was ready: stop what started, no traceback
+        stack.stop()
+        raise SystemExit("local stack not started: interrupted") from None
+    print(banner(config, stack, time.monotonic() - started), flush=True)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -5,6 +5,13 @@ calls. A ``LambdaCrash`` (an injected process death) fails the invocation as a c
 Lambda: the caller sees ``FunctionCrashed`` (the pollers then treat the whole batch as failed) and
 the next invocation gets a fresh container (the handler module imported anew: its in-memory caches
 are gone).
+
+On Lambda each function has a process, an environment and a logger of its own; here they share all
+three. What differs between them and is read per log line, the Powertools service name (each
+function's POWERTOOLS_SERVICE_NAME in template.yaml) and the keys ``inject_lambda_context`` adds
+(function name, request id, cold start), is set for the invocation only, in Powertools' context-local
+log keys (``log_context``), which win over the keys of the one shared logger: each line names the
+function that wrote it, whatever runs beside it in other threads.
 """
 
 from __future__ import annotations
@@ -14,12 +21,20 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from aws_lambda_powertools.logging.formatter import THREAD_LOCAL_KEYS
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
+
 from local_stack.faults import LambdaCrash, running
 from local_stack.template import Function
+
+# the functions' variables that differ between them: applied per invocation, never to the process
+PER_INVOCATION = frozenset({"POWERTOOLS_SERVICE_NAME"})
 
 
 class FunctionCrashed(RuntimeError):
@@ -56,8 +71,10 @@ class LocalFunction:
         self.module_name, self.attr = fn.handler.rsplit(".", 1)
         if str(fn.code_dir) not in sys.path:
             sys.path.insert(0, str(fn.code_dir))
+        self.service = fn.environment.get("POWERTOOLS_SERVICE_NAME", "service_undefined")
         self.cold_starts = 0
         self.crashes = 0
+        self._warm = False
         self._lock = threading.Lock()
         self._load()
 
@@ -71,12 +88,27 @@ class LocalFunction:
         self.module: ModuleType = module
         self.handler = getattr(module, self.attr)
         self.cold_starts += 1
+        self._warm = False
+
+    @contextmanager
+    def log_context(self, context: LambdaContext | None = None) -> Iterator[LambdaContext]:
+        """Log lines written inside carry this function's service name and the invocation's keys,
+        as they would on Lambda (``context``: the invocation's; None: a new one, e.g. an api request
+        that uvicorn serves without the handler)."""
+        context = context or LambdaContext(self.fn.logical_id, self.fn.timeout)
+        cold, self._warm = not self._warm, True
+        keys = {"service": self.service, "cold_start": cold, **build_lambda_context_model(context).__dict__}
+        token = THREAD_LOCAL_KEYS.set({**THREAD_LOCAL_KEYS.get(), **keys})
+        try:
+            yield context
+        finally:
+            THREAD_LOCAL_KEYS.reset(token)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         handler = self.handler
         try:
-            with running(self.fn.logical_id) as invocation:
-                result = handler(event, LambdaContext(self.fn.logical_id, self.fn.timeout))
+            with running(self.fn.logical_id) as invocation, self.log_context() as context:
+                result = handler(event, context)
                 invocation.finish()  # a crash planned for this invocation and not reached yet
                 return result
         except LambdaCrash as crash:

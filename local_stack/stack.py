@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import secrets
-import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,18 +15,20 @@ from typing import Any
 import boto3
 import uvicorn
 
-from local_stack import call_counts, faults, restored
+from local_stack import call_counts, console_log, faults, function_settings, restored
+from local_stack.config import LOCAL_ADMIN_EMAIL as LOCAL_ADMIN_EMAIL
+from local_stack.config import LOCAL_ADMIN_PASSWORD as LOCAL_ADMIN_PASSWORD
+from local_stack.config import PortInUse, StackConfig, free_port, port_free
+from local_stack.config import state_dir_from_env as state_dir_from_env
 from local_stack.event_sources import (
-    DEFAULT_TIME_SCALE,
     SchedulePoller,
     SqsPoller,
     StreamPoller,
     WriteSignal,
     failure_sink,
-    local_time_scale,
 )
 from local_stack.faults import FaultRegistry
-from local_stack.lambda_runtime import LocalFunction
+from local_stack.lambda_runtime import PER_INVOCATION, LocalFunction
 from local_stack.moto_process import MotoProcess
 from local_stack.state_dir import StateDir
 from local_stack.template import ROOT, LocalTemplate
@@ -35,60 +36,18 @@ from local_stack.ws_gateway import WsGateway, install_direct_posts
 
 SEED = Path(__file__).with_name("seed.json")
 EXCHANGE_TABLE = "ExchangeTable"  # the template's logical id, also the local table name
-LOCAL_ADMIN_EMAIL = "admin@example.com"
-LOCAL_ADMIN_PASSWORD = "local-admin-password"  # a local default, printed at start; never used on AWS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class StackConfig:
-    api_port: int = 8000
-    ws_port: int = 8001
-    moto_port: int = 0  # 0: any free port
-    admin_email: str = LOCAL_ADMIN_EMAIL
-    admin_password: str = LOCAL_ADMIN_PASSWORD
-    schedule_seconds: float = 60.0
-    seed: bool = True
-    # LOCAL_FAULTS / LOCAL_FAULTS_SEED / LOCAL_FAULTS_LIMIT; None: no fault (tests may still arm some)
-    faults: FaultRegistry | None = None
-    time_scale: float = DEFAULT_TIME_SCALE  # LOCAL_TIME_SCALE: AWS's visibility timeout x this, locally
-    state_dir: Path | None = None  # None: nothing kept (the test session's stack); else see state_dir.py
-
-    @classmethod
-    def from_env(cls) -> StackConfig:
-        return cls(
-            api_port=int(os.environ.get("API_PORT", "8000")),
-            ws_port=int(os.environ.get("WS_PORT", "8001")),
-            moto_port=int(os.environ.get("MOTO_PORT", "0")),
-            admin_email=os.environ.get("ADMIN_EMAIL", LOCAL_ADMIN_EMAIL),
-            admin_password=os.environ.get("ADMIN_PASSWORD", LOCAL_ADMIN_PASSWORD),
-            schedule_seconds=float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "60")),
-            faults=FaultRegistry.from_env(os.environ),  # FaultConfigError: the stack does not start
-            time_scale=local_time_scale(os.environ.get("LOCAL_TIME_SCALE")),
-            state_dir=state_dir_from_env(),
-        )
-
-
-def state_dir_from_env() -> Path | None:
-    """`LOCAL_STATE_DIR`: where the stack keeps its state (`make run` sets .local/state); unset or
-    empty, it keeps nothing (the stacks that tests and the chaos run start)."""
-    value = os.environ.get("LOCAL_STATE_DIR", "")
-    return Path(value).expanduser().resolve() if value else None
 
 
 class _AsFunction:
-    """ASGI wrapper: the api's requests run as ``ApiFunction`` (for the injected faults)."""
+    """ASGI wrapper: the api's requests run as ``ApiFunction`` (for the injected faults, and in its
+    log context: each request's lines name the api, as an invocation's do on Lambda)."""
 
-    def __init__(self, app: Any, function: str) -> None:
+    def __init__(self, app: Any, function: LocalFunction) -> None:
         self.app, self.function = app, function
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        with faults.running(self.function):  # the context is copied into starlette's worker threads
+        # the context is copied into starlette's worker threads
+        with faults.running(self.function.fn.logical_id), self.function.log_context():
             await self.app(scope, receive, send)
 
 
@@ -111,10 +70,13 @@ class _Server(threading.Thread):
     def run(self) -> None:
         self.server.run()
 
-    def wait_started(self, timeout: float = 20) -> None:
+    def wait_started(self, variable: str | None = None, timeout: float = 20) -> None:
+        """``variable``: the one that sets its port (API_PORT), named when the port is taken."""
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if time.monotonic() > deadline or not self.is_alive():
+                if variable and not self.is_alive() and not port_free(self.server.config.port):
+                    raise PortInUse(variable, self.server.config.port)  # taken since check_ports
                 raise RuntimeError(f"{self.name} did not start")
             time.sleep(0.02)
 
@@ -144,7 +106,20 @@ class LocalStack:
         return self._ready and self.moto.poll() is None and all(t.is_alive() for t in self.threads)
 
     # ------------------------------------------------------------------ start
+    def check_ports(self) -> None:
+        """PortInUse for the first configured port that something else holds."""
+        ports = [("API_PORT", self.config.api_port), ("WS_PORT", self.config.ws_port)]
+        if self.config.moto_port:
+            ports.append(("MOTO_PORT", self.config.moto_port))
+        for variable, port in ports:
+            if not port_free(port):
+                raise PortInUse(variable, port)
+        if self.config.api_port == self.config.ws_port:
+            raise PortInUse("WS_PORT", self.config.ws_port)
+
     def start(self) -> LocalStack:
+        """Start everything; PortInUse (before anything started) when a port is taken."""
+        self.check_ports()
         if not self.config.moto_port:
             self.config.moto_port = free_port()
         # moto in a process of its own: it gets the second core (it is most of the CPU work);
@@ -186,9 +161,11 @@ class LocalStack:
         self._start_event_sources()
         self._start_servers()
         if self.config.seed:
-            self._seed()
+            with self.functions["ApiFunction"].log_context():
+                self._seed()
         if self.moto.restored:
-            restored.requeue_pending(self.functions["SchedulerFunction"].module)
+            with self.functions["SchedulerFunction"].log_context():
+                restored.requeue_pending(self.functions["SchedulerFunction"].module)
         self._ready = True
         return self
 
@@ -235,11 +212,7 @@ class LocalStack:
         t.refs["WebSocketApi"] = "local"
 
     def _configure_functions(self) -> None:
-        # layers: on Lambda their python/ folder is on the path; here, their source folder is
-        for layer in self.template.of_type("AWS::Serverless::LayerVersion").values():
-            path = str(ROOT / layer["Properties"]["ContentUri"])
-            if path not in sys.path:
-                sys.path.insert(0, path)
+        function_settings.add_layer_paths(self.template)
         local_overrides = {
             "JWT_SECRET": (  # kept in the state folder: tokens and refresh cookies survive a restart
                 StateDir(self.config.state_dir).jwt_secret()
@@ -253,20 +226,32 @@ class LocalStack:
             "COOKIE_SECURE": "false",
             "WS_MANAGEMENT_ENDPOINT": f"http://127.0.0.1:{self.config.ws_port}/{self.template.parameters['Stage']}",
         }
+        # one process for every function: one environment. A variable that differs between functions
+        # can only be one applied per invocation (the service name, lambda_runtime.py); the process
+        # gets the Globals' value of it
         env: dict[str, str] = {}
         for fn in self.template.functions().values():
             for key, value in fn.environment.items():
-                if key in local_overrides:
+                if key in local_overrides or key in PER_INVOCATION:
                     continue
                 if key in env and env[key] != value:
                     raise RuntimeError(f"functions disagree on {key}: {env[key]} vs {value}")
                 env[key] = value
+        env.update({k: v for k, v in self.template.global_environment().items() if k in PER_INVOCATION})
+        env.update(self.config.functions_env.overrides)  # the local environment's, checked (from_env)
         os.environ.update(env)
         os.environ.update(local_overrides)
         for logical_id, fn in self.template.functions().items():
             self.functions[logical_id] = LocalFunction(fn)
+        # their one logger in this process: the console's format and the level (LOG_LEVEL)
+        console_log.install(
+            importlib.import_module("exchange.observability").logger,
+            level=os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO",
+            log_format=self.config.log_format,
+        )
         # the api's first invocation does it on Lambda; here uvicorn serves its app, not the handler
-        self.functions["ApiFunction"].module.ensure_first_admin()
+        with self.functions["ApiFunction"].log_context():
+            self.functions["ApiFunction"].module.ensure_first_admin()
 
     def _start_event_sources(self) -> None:
         t = self.template
@@ -321,7 +306,8 @@ class LocalStack:
         api_module = self.functions["ApiFunction"].module
         api_module.app.state.ready = self.ready
         api_module.app.state.faults = self.faults.counts  # GET /api/health answers them
-        self.api_server = _Server("api", _AsFunction(api_module.app, faults.API), self.config.api_port)
+        api = self.functions[faults.API]
+        self.api_server = _Server("api", _AsFunction(api_module.app, api), self.config.api_port)
         route_keys = {
             r["Properties"]["RouteKey"] for r in self.template.of_type("AWS::ApiGatewayV2::Route").values()
         }
@@ -333,8 +319,8 @@ class LocalStack:
         self.ws_server = _Server("ws-gateway", self.gateway.app, self.config.ws_port)
         for server in (self.api_server, self.ws_server):
             server.start()
-        for server in (self.api_server, self.ws_server):
-            server.wait_started()
+        self.api_server.wait_started("API_PORT")
+        self.ws_server.wait_started("WS_PORT")
         self.threads.extend([self.api_server, self.ws_server])
 
     def _seed(self) -> None:

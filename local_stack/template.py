@@ -7,6 +7,7 @@ the local stack does not emulate resolves to a clearly local placeholder.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ class Function:
     environment: dict[str, str]
     timeout: int
     events: list[EventSource] = field(default_factory=list)
+    # environment variables whose value is a plain !Ref to a template parameter: variable -> parameter
+    parameter_refs: dict[str, str] = field(default_factory=dict)
 
 
 class LocalTemplate:
@@ -66,9 +69,8 @@ class LocalTemplate:
     def __init__(self, raw: dict[str, Any] | None = None) -> None:
         self.raw = raw if raw is not None else load_template()
         self.resources: dict[str, Any] = self.raw["Resources"]
-        self.parameters = {
-            k: str(v.get("Default", "")) for k, v in (self.raw.get("Parameters") or {}).items()
-        }
+        self.parameter_specs: dict[str, dict[str, Any]] = self.raw.get("Parameters") or {}
+        self.parameters = {k: str(v.get("Default", "")) for k, v in self.parameter_specs.items()}
         self.refs: dict[str, str] = {}  # logical id -> what !Ref gives locally
         self.attrs: dict[tuple[str, str], str] = {}  # (logical id, attribute) -> value
         self.pseudo = {
@@ -153,9 +155,36 @@ class LocalTemplate:
     def queues(self) -> dict[str, dict[str, Any]]:
         return {k: v.get("Properties", {}) for k, v in self.of_type("AWS::SQS::Queue").items()}
 
+    def parameter_error(self, name: str, value: str) -> str | None:
+        """Why ``value`` is not allowed for the template parameter ``name`` (its AllowedValues or
+        AllowedPattern), or None."""
+        spec = self.parameter_specs.get(name) or {}
+        allowed = spec.get("AllowedValues")
+        if allowed is not None and value not in [str(a) for a in allowed]:
+            return f"must be one of {', '.join(str(a) for a in allowed)} (template.yaml's {name})"
+        pattern = spec.get("AllowedPattern")
+        if pattern is not None and not re.fullmatch(pattern, value):
+            return f"must match {pattern} (template.yaml's {name})"
+        return None
+
+    def layer_paths(self) -> list[Path]:
+        """The layers' source folders (on Lambda their python/ folder is on the path)."""
+        return [
+            ROOT / layer["Properties"]["ContentUri"]
+            for layer in self.of_type("AWS::Serverless::LayerVersion").values()
+        ]
+
+    def global_environment(self) -> dict[str, str]:
+        """Globals.Function's environment, resolved: what a function without its own value gets."""
+        return {k: str(self.resolve(v)) for k, v in self._global_env().items()}
+
+    def _global_env(self) -> dict[str, Any]:
+        globals_fn = (self.raw.get("Globals") or {}).get("Function", {})
+        return dict((globals_fn.get("Environment") or {}).get("Variables", {}))
+
     def functions(self) -> dict[str, Function]:
         globals_fn = (self.raw.get("Globals") or {}).get("Function", {})
-        global_env = (globals_fn.get("Environment") or {}).get("Variables", {})
+        global_env = self._global_env()
         out: dict[str, Function] = {}
         for logical_id, res in self.of_type("AWS::Serverless::Function").items():
             props = res["Properties"]
@@ -171,6 +200,11 @@ class LocalTemplate:
                 environment={k: str(self.resolve(v)) for k, v in env.items()},
                 timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
                 events=events,
+                parameter_refs={
+                    k: v["Ref"]
+                    for k, v in env.items()
+                    if isinstance(v, dict) and isinstance(v.get("Ref"), str) and v["Ref"] in self.parameters
+                },
             )
         return out
 

@@ -115,7 +115,8 @@ def test_functions_handlers_and_environment(report: RehearsalReport) -> None:
     for lid, f in functions.items():
         assert f["runtime"] == "python3.12", lid
         assert f["env"]["TABLE_NAME"] == table, lid
-        assert f["env"]["POWERTOOLS_SERVICE_NAME"] == "exchange", lid
+        # each function its own service name (its logs, its metrics dimension)
+        assert f["env"]["POWERTOOLS_SERVICE_NAME"] == "exchange-" + lid.removesuffix("Function").lower(), lid
         assert f["env"]["POWERTOOLS_LOG_LEVEL"] == "INFO", lid
         assert f["env"]["STAGE"] == "dev", lid
         assert f["layers_declared"], lid

@@ -72,7 +72,8 @@ class _TokenSettings(_Base):
 
 class ApiSettings(_TokenSettings):
     ORDERS_QUEUE_URL: Annotated[str, Field(min_length=1)]
-    STARTING_CASH: str = "100000.00"
+    # a decimal string with two decimals (the template's StartingCash pattern): "abc" fails the cold start
+    STARTING_CASH: Annotated[str, Field(pattern=r"^[0-9]{1,12}\.[0-9]{2}$")] = "100000.00"
     REFRESH_TOKEN_TTL_SECONDS: Annotated[int, Field(gt=0)] = 14 * 86_400
     COOKIE_SECURE: bool = True
     ADMIN_EMAIL: str | None = None
