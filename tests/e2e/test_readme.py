@@ -51,16 +51,21 @@ def test_the_readme_blocks_are_found() -> None:
     assert readme_block("websocket").startswith(".venv/bin/python -m websockets ")
 
 
-@pytest.fixture(scope="module")
-def make_run() -> Iterator[Endpoints]:
-    """A stack as `make run` starts one on a fresh machine: local defaults, nothing kept."""
-    stack = StackProcess(
-        faults="",
+def start_stack(**env: str) -> StackProcess:
+    """`python -m local_stack` as `make run` starts it on a fresh machine: the local default admin,
+    nothing kept (LOCAL_STATE_DIR empty), ports of its own; `env` adds LOCAL_FAULTS and the like."""
+    return StackProcess(
+        faults=env.pop("LOCAL_FAULTS", ""),
         faults_seed=0,
         schedule_seconds=3600,
         pending_grace_seconds=120,
-        extra_env={"LOCAL_STATE_DIR": ""},
+        extra_env={"LOCAL_STATE_DIR": "", **env},
     )
+
+
+@pytest.fixture(scope="module")
+def make_run() -> Iterator[Endpoints]:
+    stack = start_stack()
     endpoints = stack.start()
     yield endpoints
     stack.stop()
@@ -71,7 +76,7 @@ def port(url: str) -> str:
 
 
 def run_first_trade(endpoints: Endpoints, tmp: Path) -> tuple[str, dict[str, str]]:
-    """The README's first-trade block in bash, as a user pastes it; its stdout and its variables."""
+    """The README's first-trade blocks in bash, as a user pastes them; its stdout and its variables."""
     report = tmp / f"report-{time.monotonic_ns()}"
     env = {**os.environ, "API_PORT": port(endpoints.api), "README_TEST_REPORT": str(report)}
     done = subprocess.run(
@@ -85,6 +90,45 @@ def run_first_trade(endpoints: Endpoints, tmp: Path) -> tuple[str, dict[str, str
     assert done.returncode == 0 and done.stderr == "", (done.returncode, done.stderr, done.stdout)
     names = ["alice_token", "bob_token", "alice_id", "sell_id", "buy_id"]
     return done.stdout, dict(zip(names, report.read_text().splitlines(), strict=True))
+
+
+def assert_traded(http: httpx.Client, v: dict[str, str], volume_before: int) -> set[str]:
+    """What the run did, read back over HTTP with its tokens; the two users' ids."""
+    alice, bob = bearer(v["alice_token"]), bearer(v["bob_token"])
+    me_alice, me_bob = http.get("/auth/me", headers=alice).json(), http.get("/auth/me", headers=bob).json()
+    assert me_alice["id"] == v["alice_id"] and me_alice["role"] == me_bob["role"] == "trader"
+
+    # both orders are filled against each other at the resting sell's price
+    sell = http.get(f"/orders/{v['sell_id']}", headers=alice).json()
+    buy = http.get(f"/orders/{v['buy_id']}", headers=bob).json()
+    for order, side, liquidity in ((sell, "sell", "maker"), (buy, "buy", "taker")):
+        assert (order["side"], order["status"], order["filled_quantity"]) == (side, "filled", 5)
+        assert order["average_fill_price"] == "101.00" and order["reserved_cash"] == "0.00"
+        fills = [(f["price"], f["quantity"], f["liquidity"]) for f in order["fills"]]
+        assert fills == [("101.00", 5, liquidity)]
+    assert sell["fills"][0]["trade_id"] == buy["fills"][0]["trade_id"]
+
+    # the cash moved to the cent, the shares too
+    pa, pb = http.get("/portfolio", headers=alice).json(), http.get("/portfolio", headers=bob).json()
+    assert pa["cash"] == {"available": "100505.00", "reserved": "0.00", "total": "100505.00"}
+    assert pb["cash"] == {"available": "99495.00", "reserved": "0.00", "total": "99495.00"}
+    [ha], [hb] = pa["holdings"], pb["holdings"]
+    assert (ha["symbol"], ha["quantity"], ha["available_quantity"], ha["reserved_quantity"]) == (
+        "ACME",
+        5,
+        5,
+        0,
+    )
+    assert (hb["symbol"], hb["quantity"], hb["average_cost"]) == ("ACME", 5, "101.00")
+
+    # the stock shows the trade
+    stock = http.get("/stocks/ACME").json()
+    assert stock["last_price"] == "101.00" and stock["volume"] == volume_before + 5
+    assert (stock["best_bid"], stock["best_ask"]) == (None, None)
+    [trade, *_] = http.get("/stocks/ACME/trades").json()["trades"]
+    assert trade["id"] == buy["fills"][0]["trade_id"]
+    assert (trade["price"], trade["quantity"], trade["aggressor_side"]) == ("101.00", 5, "buy")
+    return {me_alice["id"], me_bob["id"]}
 
 
 def test_the_first_trade_runs_twice_and_prints_what_the_readme_shows(
@@ -101,48 +145,31 @@ def test_the_first_trade_runs_twice_and_prints_what_the_readme_shows(
 
             # Then it prints exactly what the README says it prints
             assert stdout == expected, f"run {run}"
-            # and it made two new accounts (a second paste registers new ones)
-            alice = bearer(v["alice_token"])
-            bob = bearer(v["bob_token"])
-            me_alice, me_bob = (
-                http.get("/auth/me", headers=alice).json(),
-                http.get("/auth/me", headers=bob).json(),
-            )
-            assert me_alice["id"] == v["alice_id"] and me_alice["role"] == me_bob["role"] == "trader"
-            assert not {me_alice["id"], me_bob["id"]} & seen_users, f"run {run} reused an account"
-            seen_users |= {me_alice["id"], me_bob["id"]}
+            # and the orders filled, the cash and shares moved, the stock shows the trade
+            users = assert_traded(http, v, volume_before)
+            # between two new users (a second paste registers new ones)
+            assert not users & seen_users, f"run {run} reused an account"
+            seen_users |= users
 
-            # And both orders are filled against each other at the resting sell's price
-            sell = http.get(f"/orders/{v['sell_id']}", headers=alice).json()
-            buy = http.get(f"/orders/{v['buy_id']}", headers=bob).json()
-            for order, side, liquidity in ((sell, "sell", "maker"), (buy, "buy", "taker")):
-                assert (order["side"], order["status"], order["filled_quantity"]) == (side, "filled", 5)
-                assert order["average_fill_price"] == "101.00" and order["reserved_cash"] == "0.00"
-                assert [(f["price"], f["quantity"], f["liquidity"]) for f in order["fills"]] == [
-                    ("101.00", 5, liquidity)
-                ]
-            assert sell["fills"][0]["trade_id"] == buy["fills"][0]["trade_id"]
 
-            # And the cash moved to the cent, the shares too
-            pa, pb = http.get("/portfolio", headers=alice).json(), http.get("/portfolio", headers=bob).json()
-            assert pa["cash"] == {"available": "100505.00", "reserved": "0.00", "total": "100505.00"}
-            assert pb["cash"] == {"available": "99495.00", "reserved": "0.00", "total": "99495.00"}
-            [ha], [hb] = pa["holdings"], pb["holdings"]
-            assert (ha["symbol"], ha["quantity"], ha["available_quantity"], ha["reserved_quantity"]) == (
-                "ACME",
-                5,
-                5,
-                0,
-            )
-            assert (hb["symbol"], hb["quantity"], hb["average_cost"]) == ("ACME", 5, "101.00")
+def test_the_first_trade_waits_for_a_slow_matcher(tmp_path: Path) -> None:
+    # Given a matcher that takes seconds (on AWS: a cold start): its first invocation crashes and the
+    # stock's messages come back after the visibility timeout (180 s x LOCAL_TIME_SCALE 1/60 = 3 s)
+    stack = start_stack(LOCAL_FAULTS="matcher_crash_before_commit=1", LOCAL_FAULTS_LIMIT="1")
+    endpoints = stack.start()
+    try:
+        with httpx.Client(base_url=endpoints.api, timeout=10) as http:
+            # When the README's first trade is pasted
+            started = time.monotonic()
+            stdout, v = run_first_trade(endpoints, tmp_path)
 
-            # And the stock shows the trade
-            stock = http.get("/stocks/ACME").json()
-            assert stock["last_price"] == "101.00" and stock["volume"] == volume_before + 5
-            assert (stock["best_bid"], stock["best_ask"]) == (None, None)
-            [trade, *_] = http.get("/stocks/ACME/trades").json()["trades"]
-            assert trade["id"] == buy["fills"][0]["trade_id"]
-            assert (trade["price"], trade["quantity"], trade["aggressor_side"]) == ("101.00", 5, "buy")
+            # Then it waited for the matcher, and printed and did what the README says
+            assert time.monotonic() - started > 2.5
+            assert http.get("/health").json()["faults"] == {"matcher_crash_before_commit": 1}
+            assert stdout == readme_block("first-trade-output")
+            assert_traded(http, v, volume_before=0)
+    finally:
+        stack.stop()
 
 
 class Terminal:
