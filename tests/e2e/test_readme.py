@@ -51,22 +51,31 @@ def test_the_readme_blocks_are_found() -> None:
     assert readme_block("websocket").startswith(".venv/bin/python -m websockets ")
 
 
-def start_stack(**env: str) -> StackProcess:
+def start_stack(log: Path, **env: str) -> tuple[StackProcess, Endpoints]:
     """`python -m local_stack` as `make run` starts it on a fresh machine: the local default admin,
-    nothing kept (LOCAL_STATE_DIR empty), ports of its own; `env` adds LOCAL_FAULTS and the like."""
-    return StackProcess(
-        faults=env.pop("LOCAL_FAULTS", ""),
-        faults_seed=0,
-        schedule_seconds=3600,
-        pending_grace_seconds=120,
-        extra_env={"LOCAL_STATE_DIR": "", **env},
-    )
+    nothing kept (LOCAL_STATE_DIR empty), ports of its own; `env` adds LOCAL_FAULTS and the like.
+    A port taken by another process between choosing it and binding it: one more try, new ports."""
+    for attempt in (1, 2):
+        stack = StackProcess(
+            faults=env.get("LOCAL_FAULTS", ""),
+            faults_seed=0,
+            schedule_seconds=3600,
+            pending_grace_seconds=120,
+            log_path=log.with_suffix(f".{attempt}.log"),
+            extra_env={"LOCAL_STATE_DIR": "", **{k: v for k, v in env.items() if k != "LOCAL_FAULTS"}},
+        )
+        try:
+            return stack, stack.start()
+        except RuntimeError:
+            printed = stack.log_path.read_text()
+            if attempt == 2 or "did not start" not in printed:
+                raise AssertionError(f"the local stack did not start: {printed[-3000:]}") from None
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
-def make_run() -> Iterator[Endpoints]:
-    stack = start_stack()
-    endpoints = stack.start()
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoints]:
+    stack, endpoints = start_stack(tmp_path_factory.mktemp("make-run") / "stack")
     yield endpoints
     stack.stop()
 
@@ -155,8 +164,9 @@ def test_the_first_trade_runs_twice_and_prints_what_the_readme_shows(
 def test_the_first_trade_waits_for_a_slow_matcher(tmp_path: Path) -> None:
     # Given a matcher that takes seconds (on AWS: a cold start): its first invocation crashes and the
     # stock's messages come back after the visibility timeout (180 s x LOCAL_TIME_SCALE 1/60 = 3 s)
-    stack = start_stack(LOCAL_FAULTS="matcher_crash_before_commit=1", LOCAL_FAULTS_LIMIT="1")
-    endpoints = stack.start()
+    stack, endpoints = start_stack(
+        tmp_path / "stack", LOCAL_FAULTS="matcher_crash_before_commit=1", LOCAL_FAULTS_LIMIT="1"
+    )
     try:
         with httpx.Client(base_url=endpoints.api, timeout=10) as http:
             # When the README's first trade is pasted
