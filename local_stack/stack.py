@@ -221,8 +221,6 @@ class LocalStack:
             ),
             "ADMIN_EMAIL": self.config.admin_email,
             "ADMIN_PASSWORD": self.config.admin_password,
-            # api-input: until the generic override of function settings (local-ux) is merged; then delete
-            "CORS_ALLOWED_ORIGINS": os.environ.get("CORS_ALLOWED_ORIGINS", ""),
             "COOKIE_SECURE": "false",
             "WS_MANAGEMENT_ENDPOINT": f"http://127.0.0.1:{self.config.ws_port}/{self.template.parameters['Stage']}",
         }
