@@ -147,7 +147,7 @@ class LocalStack:
             boto3.DEFAULT_SESSION.events, lambda: getattr(self, "gateway", None), self.config.ws_port
         )
         call_counts.install_from_env()  # LOCAL_CALL_COUNTS=path: the AWS calls by function, for benchmarks
-        # a function's write wakes the stream pollers at once (they still poll every 50 ms regardless)
+        # a function's write wakes the stream pollers at once (they still poll every 250 ms regardless)
         self.write_signal = WriteSignal()
         self.write_signal.install(boto3.DEFAULT_SESSION.events)
         if self.faults.probabilities:

@@ -194,3 +194,26 @@ def test_stream_records_reach_the_function_as_lambda_sends_them(endpoint: str) -
 
     assert delivered == [as_lambda(r) for r in parsed]
     assert all(type(r["dynamodb"]["ApproximateCreationDateTime"]) is int for r in delivered)
+
+
+def test_an_idle_stream_poller_polls_about_as_often_as_lambda(endpoint: str) -> None:
+    # Given a stream poller on a table nobody writes to, its GetRecords calls counted
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint, **CREDS)
+    streams = boto3.client("dynamodbstreams", endpoint_url=endpoint, **CREDS)
+    arn = hash_table(ddb, "idle-test", stream=True)
+    polls: list[float] = []
+    streams.meta.events.register(
+        "before-call.dynamodb-streams.GetRecords", lambda **_: polls.append(time.monotonic())
+    )
+    stop = threading.Event()
+    poller = StreamPoller(streams, arn, lambda event: {"batchItemFailures": []}, stop=stop)
+    poller.wake = threading.Event()  # as the local stack sets it up (WriteSignal): nobody signals
+
+    # When it runs idle for 2 s
+    poller.start()
+    time.sleep(2.0)
+    stop.set()
+    poller.join(5)
+
+    # Then it polled about four times a second (Lambda's rate), not twenty
+    assert 4 <= len(polls) <= 12, len(polls)
