@@ -9,12 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from local_stack.stack import LocalStack
 from tests.conftest import ADMIN
 from tests.e2e.conftest import bearer, grant, place_order, settled, wait_until
+from tests.openapi_conformance import Conformance
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def http(stack: LocalStack) -> Any:
+    """Every request and response of these tests also checked against the served OpenAPI document."""
+    base = stack.api_url.removesuffix("/api")
+    conformance = Conformance(httpx.get(f"{base}/openapi.json", timeout=10).json())
+    with httpx.Client(base_url=base, timeout=10, event_hooks=conformance.hooks()) as client:
+        yield client
 
 
 def _log(http: httpx.Client, token: str, symbol: str, **params: Any) -> httpx.Response:
