@@ -174,20 +174,22 @@ def test_a_sweep_split_over_transactions_logs_its_input_with_the_first_part(exch
     ex = exchange
     sym, buyer = _symbol(ex), _user(ex)
     _asks(ex, sym, 40)
-    small = [place(ex, _user(ex), sym, "buy", 1, 9_000 - i) for i in range(12)]
 
-    # When twelve resting bids and then the sweeping buy arrive in one batch
+    # When a resting bid of the buyer and then its sweeping buy arrive in one batch (the bid's one
+    # write puts the sweep's first part at exactly 100 operations if the log item had no room kept)
+    bid = place(ex, buyer, sym, "buy", 1, 9_000)
     buy = place(ex, buyer, sym, "buy", 40, 10_100)
     with recorded_commits(ex) as commits:
-        match(ex, *small, buy)
+        match(ex, bid, buy)
 
     # Then the buy's entry goes with the first part of its fills, and no transaction passes 100 items
     assert len(commits) >= 3
-    assert all(c.op_count() <= 100 for c in commits)
-    first = next(i for i, c in enumerate(commits) if any(t.buy_order_id == buy["id"] for t in c.trades))
-    assert [e.order.id for e in commits[first].log if e.order][-1] == buy["id"]
-    assert all(not c.log for c in commits[first + 1 :])
-    assert [e["seq"] for e in log(ex, sym)] == list(range(1, 40 + 12 + 1 + 1))
+    assert [c.op_count() for c in commits if c.log] and all(c.op_count() <= 100 for c in commits)
+    assert [e.order.id for e in commits[0].log if e.order] == [bid["id"], buy["id"]]
+    assert any(t.buy_order_id == buy["id"] for t in commits[0].trades)
+    assert all(not c.log for c in commits[1:])
+    assert [e["seq"] for e in log(ex, sym)] == list(range(1, 40 + 2 + 1))
+    assert ex.store.order(buyer, buy["id"])["status"] == "filled"
     assert verdict(ex, sym) == IDENTICAL
 
 
