@@ -19,7 +19,10 @@ from exchange.domain.engine import BUY, SELL, Cancelled, Fill, Rested
 from exchange.domain.replay import IDENTICAL, LogEntry, LogOrder, ReplayTrade
 from exchange.domain.settlement import Commit
 from exchange.domain.steps import Step
+from exchange.usecases.matching import Matcher, Message
 from tests.factories import limit_order
+from tests.unit.test_matcher_day_expiry import PLACED, TAKEN
+from tests.unit.test_matcher_flow import SYM, market
 from tools.replay.check import check_stock
 
 LEVELS: Any = ([], [])
@@ -188,3 +191,35 @@ def test_the_replay_says_identical_or_names_the_first_difference() -> None:
     assert check_stock(FakeClient(LOG[1:], [], []), "ACME") == IDENTICAL  # type: ignore[arg-type]
     gap = [LOG[0], LogEntry(3, "cancel", order_id="s1")]
     assert "does not replay" in check_stock(FakeClient(gap, [], BOOK), "ACME")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- the matcher, day orders
+def _logged(store: Any) -> list[tuple[int, str, str | None]]:
+    return [(e.seq, e.kind, e.order.id if e.order else e.order_id) for _, e in sorted(store.log.items())]
+
+
+def test_a_day_order_taken_after_its_close_is_not_logged() -> None:
+    store, buy = market(1)
+    store.order_items["b"] = dataclasses.replace(buy, tif="day", created_at=PLACED, updated_at=PLACED)
+    Matcher(store, clock=lambda: TAKEN).process(SYM, [Message("new", SYM, "b", "buyer")])
+    assert store.order_items["b"].status == "expired"
+    assert _logged(store) == [] and store.books[SYM].log_seq == 0
+
+
+def test_the_expiry_the_matcher_sequences_before_a_batch_is_logged_before_it() -> None:
+    # Given yesterday's day ask still resting (its expiry not sequenced yet), today's ask behind it
+    store, buy = market(2)
+    s0 = store.order_items["s0"]
+    store.order_items["s0"] = dataclasses.replace(s0, tif="day", created_at=PLACED, updated_at=PLACED)
+    store.order_items["b"] = dataclasses.replace(
+        buy, quantity=1, remaining_quantity=1, reserved_cash=10_000, created_at=TAKEN
+    )
+    store.cash["buyer"].reserved = 10_000
+
+    # When today's buy reaches it
+    Matcher(store, clock=lambda: TAKEN).process(SYM, [Message("new", SYM, "b", "buyer")])
+
+    # Then the log says: the ask expired, then the buy came (what the engine was given, in order)
+    assert store.order_items["b"].status == "filled"
+    assert _logged(store) == [(1, "expire", "s0"), (2, "new", "b")]
+    assert store.books[SYM].log_seq == 2
