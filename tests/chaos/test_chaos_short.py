@@ -50,3 +50,5 @@ def test_a_short_chaos_run_loses_nothing(tmp_path: Path) -> None:
     # every connection saw every trade (identical duplicates come on top)
     assert s["websocket"]["by_type"]["TRADE_EXECUTED"] >= s["trades"] * s["traders"]
     assert s["responses_5xx"] == 0
+    # and every stock's audit log replays, through the engine alone, to its stored trades and book
+    assert s["replay"] and set(s["replay"].values()) == {"identical"}, s["replay"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -162,3 +165,27 @@ def grant(http: httpx.Client, admin_token: str, user: dict[str, Any], symbol: st
         json={"symbol": symbol, "quantity": quantity},
     )
     assert r.status_code == 200, r.text
+
+
+@pytest.fixture(scope="session", autouse=True)
+def replay_every_stock_at_the_end(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After the session: `python -m tools.replay --all` against the session's stack, once it has
+    traded whatever the suite traded; every stock's replay must be identical (issue 10)."""
+    if not any("stack" in item.fixturenames for item in request.session.items):
+        yield  # no test of this session used the shared stack
+        return
+    stack: LocalStack = request.getfixturevalue("stack")  # set up first: torn down after this
+    yield
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "tools.replay", "--url", stack.api_url, "--all", "--settle", "20"),
+            *("--email", ADMIN["email"], "--password", ADMIN["password"]),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    lines = proc.stdout.strip().splitlines()
+    differ = [line for line in lines[:-1] if not line.endswith(": identical")]
+    assert proc.returncode == 0 and not differ and lines, proc.stdout[-4000:] + proc.stderr[-4000:]

@@ -27,7 +27,7 @@ import httpx
 from tools.chaos.client import Account, Api, Stats
 from tools.chaos.load import Load, setup_market, setup_traders
 from tools.chaos.stack import Endpoints, StackProcess, wait_healthy
-from tools.chaos.verify import Queues, WsReport, check_connection, quiesce
+from tools.chaos.verify import Queues, WsReport, check_connection, quiesce, replay_violations
 from tools.chaos.ws import Listener
 from tools.conservation import check, load
 
@@ -218,6 +218,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "violations": len(ws.violations),
             }
             violations += [str(v) for v in ws.violations]
+            summary["replay"], replayed = replay_violations(
+                ep.api, ep.admin_email, ep.admin_password, market.symbols
+            )
+            violations += replayed
         summary["conservation_and_ws_violations"] = len(violations)
         summary["violations_by_rule"] = dict(Counter(v.split(":", 1)[0] for v in violations))
         summary["violations"] = violations[:200]

@@ -243,3 +243,15 @@ def _check_stock_channels(
             report.bad("ws_trade_order", f"{symbol}: TRADE_EXECUTED out of sequence order", symbol, user_id)
         if books[symbol] != sorted(books[symbol]):
             report.bad("ws_book_order", f"{symbol}: ORDER_BOOK_UPDATED out of version order", symbol, user_id)
+
+
+def replay_violations(
+    api: str, email: str, password: str, symbols: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Each stock's audit log replayed through the engine alone against its stored trades and book
+    (``python -m tools.replay``, issue 10): the verdicts, and a violation per stock not identical."""
+    from tools.replay import Client, replay_all
+
+    client = Client.login(api, email, password)
+    verdicts = replay_all(client, symbols, settle_s=10, out=lambda line: print(f"chaos: replay {line}"))
+    return verdicts, [f"replay_identical: {s}: {v}" for s, v in verdicts.items() if v != "identical"]

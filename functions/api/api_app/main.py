@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_app import docs, errors
 from api_app.cors import Cors
-from api_app.routes import admin, auth, market, orders, portfolio
+from api_app.routes import admin, audit, auth, market, orders, portfolio
 from api_app.schemas import ErrorEnvelope, HealthOut
 from api_app.services import Services
 from exchange import json_limits
@@ -52,7 +52,7 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
 
     docs.install(app)  # /docs and its assets from the package, relative URLs (also under /<stage>/)
 
-    for router in (auth.router, orders.router, market.router, portfolio.router, admin.router):
+    for router in (auth.router, orders.router, market.router, portfolio.router, admin.router, audit.router):
         app.include_router(router)
     return app
 

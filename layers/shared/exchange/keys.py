@@ -61,6 +61,11 @@ def seq_sk(seq: int) -> str:
     return f"{seq:0{SEQ_WIDTH}d}"
 
 
+def audit_log(symbol: str) -> str:
+    """The stock's audit log: one item per matcher commit, sk = seq_sk(its last entry's seq)."""
+    return f"LOG#{symbol}"
+
+
 PENDING_SHARD = "PENDING"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from exchange import book_codec, keys
+from exchange.adapters.audit_log import log_item
 from exchange.adapters.candle_store import candle_from_item, candle_key, candle_op
 from exchange.adapters.dynamo import Item, Op, Table, TransactionFailed
 from exchange.domain.batch import BatchCommit, BookWrite, HoldingWrite, OrderWrite, StockWrite
@@ -93,6 +94,7 @@ def book_from_item(item: Item) -> StoredBook:
         updated_at=int(item.get("updated_at", 0)),
         # books written before the sequence was kept apart from the version continue from their version
         sequence=int(item["sequence"] if "sequence" in item else item["version"]),
+        log_seq=int(item.get("log_seq", 0)),
     )
 
 
@@ -107,6 +109,7 @@ def book_to_item(b: BookWrite) -> Item:
         "partial": b.partial,
         "updated_at": b.updated_at,
         "sequence": b.sequence,
+        "log_seq": b.log_seq,
         **book_codec.encode(b.bids, b.asks, b.events),
     }
 
@@ -230,6 +233,8 @@ class DynamoMatcherStore:
             )
         ops += [self._holding_op(h, now) for h in c.holdings.values()]
         ops += [candle_op(t, w) for w in c.candles]
+        if c.log:  # the inputs whose effects this commit starts: one item, never written twice
+            ops.append(Op("Put", t, item=log_item(c.symbol, c.log), condition="attribute_not_exists(pk)"))
         return ops
 
     def _stock_op(self, symbol: str, s: StockWrite) -> Op:

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from exchange.domain.batch import BatchCommit, BookWrite
+from exchange.domain.batch import BatchCommit, BookWrite, LogInput
 from exchange.domain.candles import Candle, CandleKey
 from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, OrderFill, Stock, StoredBook, Trade
@@ -33,6 +33,7 @@ class MemoryMatcherStore:
     mark_prices: dict[tuple[str, str], int] = field(default_factory=dict)
     candles: dict[tuple[str, str, int], Candle] = field(default_factory=dict)  # (symbol, interval, start)
     written_books: list[BookWrite] = field(default_factory=list)
+    log: dict[tuple[str, int], LogInput] = field(default_factory=dict)  # (symbol, seq): the audit log
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # ------------------------------------------------------------------ the port
@@ -85,6 +86,7 @@ class MemoryMatcherStore:
         failed += [f"fill {f.order_id}" for f in c.fills if (f.user_id, f.order_id, f.seq) in self.fills]
         failed += [f"trade {t.seq}" for t in c.trades if (t.symbol, t.seq) in self.trades]
         failed += [f"cash {u}" for u in c.cash if u not in self.cash]
+        failed += [f"log {e.seq}" for e in c.log if (c.symbol, e.seq) in self.log]
         for uid, h in c.holdings.items():
             current = self.holding_items.get((uid, h.symbol))
             exists = current is not None and current.exists
@@ -103,8 +105,9 @@ class MemoryMatcherStore:
     def _apply(self, c: BatchCommit) -> None:
         b = c.book
         self.books[c.symbol] = StoredBook(
-            c.symbol, b.version, b.next_seq, b.bids, b.asks, b.partial, b.updated_at, b.sequence
+            c.symbol, b.version, b.next_seq, b.bids, b.asks, b.partial, b.updated_at, b.sequence, b.log_seq
         )
+        self.log.update({(c.symbol, e.seq): e for e in c.log})
         self.written_books.append(b)
         if c.stock is not None:
             self.stocks[c.symbol] = dataclasses.replace(self.stocks[c.symbol], **dataclasses.asdict(c.stock))

@@ -14,13 +14,23 @@ MAX_OPS = 100  # DynamoDB's limit of one TransactWriteItems
 
 
 def op_count(
-    *, orders: int, fills: int, trades: int, cash: int, holdings: int, stock: bool, candles: int = 0
+    *,
+    orders: int,
+    fills: int,
+    trades: int,
+    cash: int,
+    holdings: int,
+    stock: bool,
+    candles: int = 0,
+    log: bool = True,
 ) -> int:
     """The operations of one commit: its BOOK item, the STOCK item if it changed, then one per
     order, fill, trade, cash account, holding and candle written (a commit's trades share one
-    instant, so it writes at most one candle per interval). The only formula: the settlement uses
-    it to cut commits, the adapter checks the transaction it builds against it."""
-    return 1 + int(stock) + orders + fills + trades + cash + holdings + candles
+    instant, so it writes at most one candle per interval), and the audit log item of its inputs
+    (one item however many: the settlement always keeps room for it, ``log`` True). The only
+    formula: the settlement uses it to cut commits, the adapter checks the transaction it builds
+    against it."""
+    return 1 + int(stock) + orders + fills + trades + cash + holdings + candles + int(log)
 
 
 @dataclass
@@ -64,6 +74,7 @@ class BookWrite:
     updated_at: int
     sequence: int = 0  # the clients' book sequence: one more only when the levels changed
     events: list[dict[str, Any]] = field(default_factory=list)
+    log_seq: int = 0  # the last audit log entry written (StoredBook.log_seq: 0, none yet)
 
 
 @dataclass
@@ -89,6 +100,19 @@ class StockWrite:
     candles_from: int  # the first trade sequence aggregated into candles (1 but for older stocks)
 
 
+@dataclass(frozen=True)
+class LogInput:
+    """One sequenced input as the engine was given it, for the stock's audit log (gapless ``seq``
+    per stock; adapters/audit_log.py builds the item): ``order`` (as placed) for ``new``,
+    ``order_id`` for ``cancel`` / ``expire``, neither for ``halt`` / ``resume``."""
+
+    seq: int
+    kind: str  # new | cancel | expire | halt | resume
+    at: int  # epoch ms the matcher took it
+    order: Order | None = None
+    order_id: str | None = None
+
+
 @dataclass
 class BatchCommit:
     symbol: str
@@ -101,6 +125,7 @@ class BatchCommit:
     cash: dict[str, CashDelta] = field(default_factory=dict)
     holdings: dict[str, HoldingWrite] = field(default_factory=dict)  # user id -> this stock's holding
     candles: list[CandleWrite] = field(default_factory=list)
+    log: list[LogInput] = field(default_factory=list)  # the inputs whose effects this commit starts
 
     def op_count(self) -> int:
         return op_count(
@@ -111,6 +136,7 @@ class BatchCommit:
             holdings=len(self.holdings),
             stock=self.stock is not None,
             candles=len(self.candles),
+            log=bool(self.log),
         )
 
 

@@ -124,6 +124,7 @@ class StoredBook:
     partial: bool = False
     updated_at: int = 0
     sequence: int = 0
+    log_seq: int = 0  # the stock's last audit log entry (0: none yet)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ class Commit:
 
     batch: BatchCommit
     events: list[Event] = field(default_factory=list)
+    started: int = 0  # the batch's steps begun by the end of this commit (the audit log's cut)
 
 
 class Ledger:
@@ -365,9 +366,14 @@ def settle(ledger: Ledger, steps: list[Step]) -> list[Commit]:
         before = steps[i - 1].levels if i else ledger.levels
         if ledger.ops() >= FLUSH_AT_OPS:
             commits.append(ledger.take_commit(before))
+            commits[-1].started = i
+        cut = len(commits)
         _apply(ledger, step, before, commits)
+        for c in commits[cut:]:  # a sweep split over commits: each holds part of this step
+            c.started = i + 1
     if ledger.has_changes():
         commits.append(ledger.take_commit(steps[-1].levels))
+        commits[-1].started = len(steps)
     return commits
 
 

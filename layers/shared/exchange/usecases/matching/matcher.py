@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from exchange.domain.audit import attach_log
 from exchange.domain.candles import keys_at
 from exchange.domain.engine import BUY, SELL, Cancelled, Fill, OrderBook
 from exchange.domain.errors import StaleState
@@ -129,8 +130,10 @@ class Matcher:
             return self._process(symbol, expiries + messages)
         # settle (pure)
         ledger = Ledger(stock, stored, orders, found.holdings, now, today, new_id, found.candles)
+        commits = settle(ledger, steps)
+        attach_log(commits, steps, orders, now, stored.log_seq)  # the audit log, in the same commits
         # write
-        for commit in settle(ledger, steps):
+        for commit in commits:
             commit.batch.book.events = [event_view(symbol, e) for e in commit.events]
             self.store.commit(commit.batch)
             book.version = commit.batch.book.version
