@@ -1,0 +1,152 @@
+"""The trading screen in a real browser (issue 11, item 3): two traders use the page against the local
+stack — one registers through the page, one logs in — and a crossing pair of orders placed through the
+page's ticket shows up, live over the WebSocket, as a fill, a portfolio change and a tape row on both
+pages. The page's screenshot is saved under tests/browser/artifacts/."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from local_stack.stack import LocalStack
+from tests.conftest import ADMIN, bearer
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct horse battery"
+TIMEOUT_MS = 15_000
+
+
+def _symbol() -> str:
+    return "".join(chr(ord("A") + int(c, 16) % 26) for c in uuid.uuid4().hex[:6])
+
+
+@pytest.fixture
+def http(stack: LocalStack) -> Any:
+    with httpx.Client(base_url=stack.api_url.removesuffix("/api"), timeout=10) as client:
+        yield client
+
+
+def _admin(http: httpx.Client) -> dict[str, str]:
+    r = http.post("/api/auth/login", json=ADMIN)
+    assert r.status_code == 200, r.text
+    return bearer(r.json()["access_token"])
+
+
+def _open(browser: Any, stack: LocalStack, symbol: str) -> Any:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+    # Chromium logs every 4xx answer as a console error: the test's one expected refusal is the 422
+    expected = "the server responded with a status of 422"
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type == "error" and expected not in m.text else None
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.problems = problems  # type: ignore[attr-defined]
+    page.goto(stack.api_url.removesuffix("api") + f"#{symbol}")
+    page.wait_for_selector("body[data-ready='1']")
+    return page
+
+
+def _sign_in(page: Any, email: str, *, register: bool) -> None:
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#register" if register else "#login")
+    page.wait_for_selector("#who:not([hidden])")
+    page.wait_for_selector("#ws-status[data-state='live']")
+    page.wait_for_function("document.querySelector('#ws-status').textContent.includes('signed in')")
+
+
+def _ticket(page: Any, side: str, quantity: int, price: str) -> None:
+    page.click(f".side.{side}")
+    page.select_option("#t-type", "limit")
+    page.fill("#t-qty", str(quantity))
+    page.fill("#t-limit", price)
+    page.click("#t-submit")
+
+
+def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
+    browser: Any, stack: LocalStack, http: httpx.Client, artifacts: Path
+) -> None:
+    # Given a new stock, a seller with 50 shares of it (registered over the API, logs in on the page)
+    admin = _admin(http)
+    symbol = _symbol()
+    r = http.post(
+        "/api/admin/stocks",
+        headers=admin,
+        json={"symbol": symbol, "name": f"Screen {symbol}", "reference_price": "100.00"},
+    )
+    assert r.status_code == 201, r.text
+    seller_email = f"seller-{uuid.uuid4().hex[:8]}@example.com"
+    r = http.post("/api/auth/register", json={"email": seller_email, "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    r = http.post(
+        f"/api/admin/users/{r.json()['user']['id']}/grant",
+        headers=admin,
+        json={"symbol": symbol, "quantity": 50},
+    )
+    assert r.status_code == 200, r.text
+    # and each trader on the page in a browser profile of their own (a buyer registers on the page)
+    seller = _open(browser, stack, symbol)
+    _sign_in(seller, seller_email, register=False)
+    buyer = _open(browser, stack, symbol)
+    _sign_in(buyer, f"buyer-{uuid.uuid4().hex[:8]}@example.com", register=True)
+    buyer.wait_for_function("document.querySelector('#cash-available').textContent === '100,000.00'")
+    seller.wait_for_selector(f"#holdings tr[data-holding='{symbol}']")
+    assert seller.text_content(f"#holdings tr[data-holding='{symbol}'] td:nth-child(2)") == "50"
+
+    # When the seller offers 10 at 101.50 through the ticket
+    _ticket(seller, "sell", 10, "101.50")
+    # Then the order rests: it is in the seller's open orders and on both pages' book (live)
+    seller.wait_for_selector(f"#open-orders tr:has-text('{symbol}')")
+    buyer.wait_for_selector("#asks tr:has-text('101.50')")
+
+    # When the buyer bids 10 at 102.00 through the ticket (it crosses at the resting price)
+    _ticket(buyer, "buy", 10, "102.00")
+    # Then the buyer sees the fill at 101.50, the holding of 10 and the trade on the tape
+    buyer.wait_for_selector("#fills tr:has-text('101.50')")
+    fill = buyer.locator("#fills tr").first.locator("td").all_text_contents()
+    assert fill[1:] == [symbol, "buy", "101.50", "10"], fill
+    buyer.wait_for_selector(f"#holdings tr[data-holding='{symbol}']")
+    assert buyer.text_content(f"#holdings tr[data-holding='{symbol}'] td:nth-child(2)") == "10"
+    buyer.wait_for_function("document.querySelector('#cash-available').textContent === '98,985.00'")
+    assert buyer.text_content("#cash-reserved") == "0.00"
+    tape = buyer.locator("#tape tr").first.locator("td").all_text_contents()
+    assert tape[1:] == ["101.50", "10"], tape
+    assert buyer.text_content(f"#stock-list tr[data-symbol='{symbol}'] td:nth-child(2)") == "101.50"
+    assert buyer.text_content(f"#stock-list tr[data-symbol='{symbol}'] td:nth-child(3)") == "+1.50%"
+    # and the seller's page: the order left the open orders, the fill, 40 shares and the cash
+    seller.wait_for_selector("#fills tr:has-text('101.50')")
+    seller.wait_for_function(f"!document.querySelector('#open-orders').textContent.includes('{symbol}')")
+    seller.wait_for_function("document.querySelector('#cash-available').textContent === '101,015.00'")
+    held = f"#holdings tr[data-holding='{symbol}'] td:nth-child(2)"
+    seller.wait_for_function(f'document.querySelector("{held}").textContent === "40"')
+    seller.wait_for_selector("#tape tr:has-text('101.50')")
+    # and the book is empty again on both pages
+    buyer.wait_for_function("document.querySelector('#asks').children.length === 0")
+
+    # When the buyer tries a market order on the now empty book: the API's message is shown
+    buyer.click(".side.buy")
+    buyer.select_option("#t-type", "market")
+    buyer.click("#t-submit")
+    buyer.wait_for_selector("#t-msg.error")
+    assert buyer.text_content("#t-msg") == "the opposite side of the book is empty"  # no_liquidity's message
+
+    # A book with depth for the screenshot: the seller's asks and the buyer's bids on a few levels
+    for price in ("102.00", "102.50", "103.00"):
+        _ticket(seller, "sell", 5, price)
+        seller.wait_for_selector(f"#asks tr:has-text('{price}')")
+    for price in ("100.50", "100.00"):
+        _ticket(buyer, "buy", 5, price)
+        buyer.wait_for_selector(f"#bids tr:has-text('{price}')")
+    buyer.wait_for_selector("#asks tr:has-text('103.00')")
+    buyer.select_option("#t-type", "limit")
+    buyer.fill("#t-limit", "101.00")
+    buyer.screenshot(path=str(artifacts / "screen.png"), full_page=True)
+    # and neither page logged an error (a CSP violation, a failed module, an uncaught exception)
+    assert seller.problems == [] and buyer.problems == [], (seller.problems, buyer.problems)
