@@ -5,6 +5,7 @@ pages. The page's screenshot is saved under tests/browser/artifacts/."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,36 @@ def _admin(http: httpx.Client) -> dict[str, str]:
     r = http.post("/api/auth/login", json=ADMIN)
     assert r.status_code == 200, r.text
     return bearer(r.json()["access_token"])
+
+
+def _user(http: httpx.Client, name: str) -> tuple[str, dict[str, str]]:
+    r = http.post(
+        "/api/auth/register",
+        json={"email": f"{name}-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["user"]["id"], bearer(r.json()["access_token"])
+
+
+def _earlier_trades(http: httpx.Client, admin: dict[str, str], symbol: str) -> None:
+    """A few trades between two other traders before the pages open: the tape and the candle have
+    history (each pair crosses in the stock's sequence, so no waiting between them)."""
+    maker_id, maker = _user(http, "maker")
+    _, taker = _user(http, "taker")
+    r = http.post(
+        f"/api/admin/users/{maker_id}/grant", headers=admin, json={"symbol": symbol, "quantity": 100}
+    )
+    assert r.status_code == 200, r.text
+    prices = ("100.20", "100.80", "99.90", "100.40", "101.10", "100.70")
+    for i, price in enumerate(prices):
+        for side, headers in (("sell", maker), ("buy", taker)):
+            order = {"symbol": symbol, "side": side, "type": "limit", "quantity": 3 + i, "limit_price": price}
+            r = http.post("/api/orders", headers=headers, json=order)
+            assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 15
+    while len(http.get(f"/api/stocks/{symbol}/trades").json()["trades"]) < len(prices):
+        assert time.monotonic() < deadline, "the earlier trades did not execute"
+        time.sleep(0.1)
 
 
 def _open(browser: Any, stack: LocalStack, symbol: str) -> Any:
@@ -82,6 +113,7 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
         json={"symbol": symbol, "name": f"Screen {symbol}", "reference_price": "100.00"},
     )
     assert r.status_code == 201, r.text
+    _earlier_trades(http, admin, symbol)
     seller_email = f"seller-{uuid.uuid4().hex[:8]}@example.com"
     r = http.post("/api/auth/register", json={"email": seller_email, "password": PASSWORD})
     assert r.status_code == 201, r.text
@@ -104,7 +136,7 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
     _ticket(seller, "sell", 10, "101.50")
     # Then the order rests: it is in the seller's open orders and on both pages' book (live)
     seller.wait_for_selector(f"#open-orders tr:has-text('{symbol}')")
-    buyer.wait_for_selector("#asks tr:has-text('101.50')")
+    buyer.wait_for_selector("#asks .lrow:has-text('101.50')")
 
     # When the buyer bids 10 at 102.00 through the ticket (it crosses at the resting price)
     _ticket(buyer, "buy", 10, "102.00")
@@ -138,13 +170,13 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
     assert buyer.text_content("#t-msg") == "the opposite side of the book is empty"  # no_liquidity's message
 
     # A book with depth for the screenshot: the seller's asks and the buyer's bids on a few levels
-    for price in ("102.00", "102.50", "103.00"):
-        _ticket(seller, "sell", 5, price)
-        seller.wait_for_selector(f"#asks tr:has-text('{price}')")
-    for price in ("100.50", "100.00"):
-        _ticket(buyer, "buy", 5, price)
-        buyer.wait_for_selector(f"#bids tr:has-text('{price}')")
-    buyer.wait_for_selector("#asks tr:has-text('103.00')")
+    for price, quantity in (("102.00", 4), ("102.50", 9), ("103.00", 14)):
+        _ticket(seller, "sell", quantity, price)
+        seller.wait_for_selector(f"#asks .lrow:has-text('{price}')")
+    for price, quantity in (("100.50", 6), ("100.00", 11)):
+        _ticket(buyer, "buy", quantity, price)
+        buyer.wait_for_selector(f"#bids .lrow:has-text('{price}')")
+    buyer.wait_for_selector("#asks .lrow:has-text('103.00')")
     buyer.select_option("#t-type", "limit")
     buyer.fill("#t-limit", "101.00")
     buyer.screenshot(path=str(artifacts / "screen.png"), full_page=True)

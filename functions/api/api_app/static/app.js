@@ -48,7 +48,7 @@ const chart = createChart($("chart"), {
   },
   grid: { vertLines: { color: "#161c24" }, horzLines: { color: "#161c24" } },
   rightPriceScale: { borderColor: "#232b36" },
-  timeScale: { borderColor: "#232b36", timeVisible: true, secondsVisible: false },
+  timeScale: { borderColor: "#232b36", timeVisible: true, secondsVisible: false, barSpacing: 14 },
   crosshair: { mode: 0 },
 });
 const candles = chart.addSeries(CandlestickSeries, {
@@ -102,10 +102,10 @@ function onTradeForList(t) {
 
 // ------------------------------------------------------------------ book
 function renderBook(book) {
-  const row = (side) => (l) => el("tr", { class: side },
-    el("td", { class: "r num muted", text: fmtQty(l.orders) }),
-    el("td", { class: "r num", text: fmtQty(l.quantity) }),
-    el("td", { class: "r num px", text: fmtMoney(l.price) }));
+  const row = (side) => (l) => el("div", { class: `lrow ${side}` },
+    el("span", { class: "num muted", text: fmtQty(l.orders) }),
+    el("span", { class: "num", text: fmtQty(l.quantity) }),
+    el("span", { class: "num px", text: fmtMoney(l.price) }));
   const asks = book.asks.slice(0, 12).reverse();
   const bids = book.bids.slice(0, 12);
   const max = Math.max(1, ...asks.map((l) => l.quantity), ...bids.map((l) => l.quantity));
@@ -183,7 +183,8 @@ async function select(symbol) {
   const bars = c.candles.map(barOf);
   candles.setData(bars);
   state.lastBar = bars.length ? bars[bars.length - 1] : null;
-  chart.timeScale().fitContent();
+  if (bars.length > 60) chart.timeScale().fitContent();
+  else chart.timeScale().scrollToRealTime();
   const tick = state.stocks.get(sym).tick_size;
   $("t-limit").step = tick;
   $("t-stop").step = tick;
