@@ -5,6 +5,7 @@ pages. The page's screenshot is saved under tests/browser/artifacts/."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -67,9 +68,11 @@ def _earlier_trades(http: httpx.Client, admin: dict[str, str], symbol: str) -> N
         time.sleep(0.1)
 
 
-def _open(browser: Any, stack: LocalStack, symbol: str) -> Any:
+def _open(browser: Any, stack: LocalStack, symbol: str, *, ws_route: Any = None) -> Any:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
+    if ws_route is not None:
+        page.route_web_socket(lambda url: True, ws_route)
     page.set_default_timeout(TIMEOUT_MS)
     problems: list[str] = []
     # Chromium logs every 4xx answer as a console error: the test's one expected refusal is the 422
@@ -180,5 +183,71 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
     buyer.select_option("#t-type", "limit")
     buyer.fill("#t-limit", "101.00")
     buyer.screenshot(path=str(artifacts / "screen.png"), full_page=True)
+    # The access token is kept in memory only; a reload signs in again through the HttpOnly refresh
+    # cookie (with the CSRF header) and shows the same account
+    assert buyer.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert "refresh_token" not in buyer.evaluate("document.cookie")
+    buyer.reload()
+    buyer.wait_for_selector("body[data-ready='1']")
+    buyer.wait_for_selector("#who:not([hidden])")
+    buyer.wait_for_selector("#fills tr:has-text('101.50')")
+    buyer.wait_for_selector("#ws-status[data-state='live']")
     # and neither page logged an error (a CSP violation, a failed module, an uncaught exception)
     assert seller.problems == [] and buyer.problems == [], (seller.problems, buyer.problems)
+
+
+def test_a_gap_in_the_book_sequence_makes_the_page_fetch_the_book_again(
+    browser: Any, stack: LocalStack, http: httpx.Client
+) -> None:
+    # Given a page whose WebSocket loses the stock's book updates while `dropping` is set
+    admin = _admin(http)
+    symbol = _symbol()
+    r = http.post(
+        "/api/admin/stocks", headers=admin, json={"symbol": symbol, "name": "Gap", "reference_price": "50.00"}
+    )
+    assert r.status_code == 201, r.text
+    seller_id, seller = _user(http, "gap-seller")
+    r = http.post(
+        f"/api/admin/users/{seller_id}/grant", headers=admin, json={"symbol": symbol, "quantity": 20}
+    )
+    assert r.status_code == 200, r.text
+    dropping = {"on": False, "dropped": 0}
+
+    def route(ws: Any) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+
+        def down(message: str | bytes) -> None:
+            event = json.loads(message)
+            lost = event.get("type") == "ORDER_BOOK_UPDATED" and event["data"]["symbol"] == symbol
+            if lost and dropping["on"]:
+                dropping["dropped"] += 1
+                return
+            ws.send(message)
+
+        server.on_message(down)
+
+    page = _open(browser, stack, symbol, ws_route=route)
+    page.wait_for_selector("#ws-status[data-state='live']")
+    fetched: list[str] = []
+    page.on("request", lambda req: fetched.append(req.url) if f"/{symbol}/orderbook" in req.url else None)
+
+    # When one book update is lost (sequence 1), then the next (sequence 2) arrives
+    def sell(price: str) -> None:
+        order = {"symbol": symbol, "side": "sell", "type": "limit", "quantity": 5, "limit_price": price}
+        assert http.post("/api/orders", headers=seller, json=order).status_code == 201
+
+    dropping["on"] = True
+    sell("51.00")
+    deadline = time.monotonic() + 15
+    while dropping["dropped"] == 0:
+        assert time.monotonic() < deadline, "the first book update never came"
+        page.wait_for_timeout(50)
+    dropping["on"] = False
+    sell("52.00")
+    # Then the page noticed the gap and fetched the book over REST, and shows both levels
+    page.wait_for_selector("#asks .lrow:has-text('52.00')")
+    page.wait_for_selector("#asks .lrow:has-text('51.00')")
+    assert fetched, "no REST re-fetch of the book after the gap"
+    book = http.get(f"/api/stocks/{symbol}/orderbook").json()
+    page.wait_for_function(f"document.querySelector('#book-seq').textContent === 'seq {book['sequence']}'")
