@@ -151,6 +151,10 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
     assert buyer.text_content(f"#holdings tr[data-holding='{symbol}'] td:nth-child(2)") == "10"
     buyer.wait_for_function("document.querySelector('#cash-available').textContent === '98,985.00'")
     assert buyer.text_content("#cash-reserved") == "0.00"
+    buyer.wait_for_function(
+        "document.querySelector('#t-msg').textContent.endsWith('filled (10 filled at 101.50)')"
+    )
+    assert symbol not in (buyer.text_content("#open-orders") or "")  # filled: not open
     tape = buyer.locator("#tape tr").first.locator("td").all_text_contents()
     assert tape[1:] == ["101.50", "10"], tape
     assert buyer.text_content(f"#stock-list tr[data-symbol='{symbol}'] td:nth-child(2)") == "101.50"

@@ -20,6 +20,8 @@ const state = {
   lastBar: null,
   user: null,
   orders: new Map(),
+  finished: new Set(),  // ids of orders seen final
+  lastPlaced: null,
   fills: [],
   holdings: new Map(),
   cash: null,
@@ -235,9 +237,10 @@ async function placeOrder(ev) {
   $("t-submit").disabled = true;
   try {
     const order = await api.post("api/orders", body);
-    upsertOrder(order);
-    msg.textContent = `${order.side} ${fmtQty(order.quantity)} ${order.symbol}: ${order.status}`;
+    state.lastPlaced = order.id;
     msg.className = "msg ok";
+    msg.textContent = `${order.side} ${fmtQty(order.quantity)} ${order.symbol}: ${order.status}`;
+    upsertOrder(order);
   } catch (err) {
     msg.textContent = err.message;
     msg.className = "msg error";
@@ -248,10 +251,19 @@ async function placeOrder(ev) {
 
 // ------------------------------------------------------------------ the user's orders, fills, portfolio
 function upsertOrder(o) {
+  if (state.finished.has(o.id)) return;  // final already: a late, older view (the POST's answer) changes nothing
   const known = state.orders.get(o.id);
   if (known && Date.parse(known.updated_at) > Date.parse(o.updated_at)) return;  // an older view arrived late
-  if (FINAL.has(o.status)) state.orders.delete(o.id);
-  else state.orders.set(o.id, o);
+  if (FINAL.has(o.status)) {
+    state.orders.delete(o.id);
+    state.finished.add(o.id);
+  } else {
+    state.orders.set(o.id, o);
+  }
+  if (o.id === state.lastPlaced) {
+    const filled = o.filled_quantity ? ` (${fmtQty(o.filled_quantity)} filled at ${fmtMoney(o.average_fill_price)})` : "";
+    $("t-msg").textContent = `${o.side} ${fmtQty(o.quantity)} ${o.symbol}: ${o.status}${filled}`;
+  }
   renderOrders();
 }
 
