@@ -255,3 +255,46 @@ def test_a_gap_in_the_book_sequence_makes_the_page_fetch_the_book_again(
     assert fetched, "no REST re-fetch of the book after the gap"
     book = http.get(f"/api/stocks/{symbol}/orderbook").json()
     page.wait_for_function(f"document.querySelector('#book-seq').textContent === 'seq {book['sequence']}'")
+
+
+def test_the_ticket_offers_the_order_types_of_the_openapi_document_and_shows_the_apis_refusal(
+    browser: Any, stack: LocalStack, http: httpx.Client
+) -> None:
+    # Given an OpenAPI document that also offers stop and stop_limit orders (with a stop_price)
+    doc = http.get("/openapi.json").json()
+    if "stop_limit" not in json.dumps(doc):  # the api does not have them yet: a document that does
+        schema = doc["components"]["schemas"]["OrderIn"]
+        schema["properties"]["type"] = {"type": "string", "enum": ["limit", "market", "stop", "stop_limit"]}
+        schema["properties"]["stop_price"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    email = f"ticket-{uuid.uuid4().hex[:8]}@example.com"
+    assert http.post("/api/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.route("**/openapi.json", lambda route: route.fulfill(json=doc))
+    page.goto(stack.api_url.removesuffix("api") + "#ACME")
+    page.wait_for_selector("body[data-ready='1']")
+    _sign_in(page, email, register=False)
+    # Then the ticket lists every type, and a stop limit order asks for both prices, gtc or day
+    options = page.locator("#t-type option").all_text_contents()
+    assert options == ["Limit", "Market", "Stop", "Stop limit"], options
+    page.select_option("#t-type", "stop_limit")
+    assert page.is_visible("#t-stop") and page.is_visible("#t-limit")
+    assert page.locator("#t-tif option").all_text_contents() == ["GTC", "DAY"]
+    page.select_option("#t-type", "market")
+    assert not page.is_visible("#t-stop") and not page.is_visible("#t-limit")
+    assert page.locator("#t-tif option").all_text_contents() == ["IOC"]
+    page.select_option("#t-type", "stop")
+    assert page.is_visible("#t-stop") and not page.is_visible("#t-limit")
+    # When a buy of more than the cash allows is sent: the page shows the API's own message
+    page.select_option("#t-type", "limit")
+    page.fill("#t-qty", "1000000")
+    page.fill("#t-limit", "100.00")
+    page.click("#t-submit")
+    page.wait_for_selector("#t-msg.error")
+    token = http.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()["access_token"]
+    order = {"symbol": "ACME", "side": "buy", "type": "limit", "quantity": 1000000, "limit_price": "100.00"}
+    refusal = http.post("/api/orders", headers=bearer(token), json=order)
+    assert refusal.status_code == 422 and refusal.json()["error"]["code"] == "insufficient_funds"
+    assert page.text_content("#t-msg") == refusal.json()["error"]["message"]
+    context.close()
