@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint unit integration e2e check-template bench-engine bench-load clean chaos check-conservation
+.PHONY: help run test lint unit integration e2e browser install-chromium check-template bench-engine bench-load clean chaos check-conservation
 
 # one marker per set of requirements: `make run` then `make test` adds the dev tools to the same venv
 RUN_REQUIREMENTS := requirements/run.txt layers/shared/requirements.txt functions/api/requirements.txt
@@ -67,9 +67,11 @@ reset: $(RUN_READY) ## empty make run's state folder: the next start is an empty
 # Three pytest processes: moto keeps its state per process, and the integration tier's mock_aws
 # resets it, so the tier that runs the local stack (e2e + security) gets a process of its own; the
 # short chaos run starts a stack of its own (with faults) as a child process.
-test: $(DEV_READY) $(SAM_VENV)/.installed lint check-template ## everything CI runs: lint, mypy, template checks, every test tier
+# The browser tier (the trading screen in headless Chromium) has a process and a local stack of its own.
+test: $(DEV_READY) $(SAM_VENV)/.installed install-chromium lint check-template ## everything CI runs: lint, mypy, template checks, every test tier
 	$(PY) -m pytest tests/unit tests/integration
 	$(PY) -m pytest tests/e2e tests/security
+	$(PY) -m pytest tests/browser
 	$(PY) -m pytest tests/chaos
 
 lint: $(DEV_READY) ## ruff and mypy
@@ -87,6 +89,26 @@ integration: $(DEV_READY) ## the integration tests (moto in-process)
 
 e2e: $(DEV_READY) ## the e2e and security tests (over HTTP and WebSocket against a local stack)
 	$(PY) -m pytest tests/e2e tests/security
+
+browser: $(DEV_READY) install-chromium ## the trading screen's tests in headless Chromium (against a local stack)
+	$(PY) -m pytest tests/browser
+
+# Debian's chromium for the browser tests, when it is missing: apt-get as root, or with sudo when that
+# needs no password. Where it cannot be had, make goes on and the browser tests skip with the reason.
+CHROMIUM ?= /usr/bin/chromium
+install-chromium: ## Debian's chromium for the browser tests, when missing (apt-get, as root or with sudo)
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "WARNING: no apt-get here: no chromium, the browser tests will be skipped"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "WARNING: not root and no sudo: no chromium, the browser tests will be skipped"; exit 0; fi; \
+	echo "Installing Debian's chromium for the browser tests (apt-get install -y chromium)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$sudo apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || { $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q chromium >/dev/null; } \
+	  || echo "WARNING: apt-get could not install chromium: the browser tests will be skipped"; \
+	test -x "$(CHROMIUM)" && echo "    $$($(CHROMIUM) --version 2>/dev/null)" || true
 
 # A chaos run: its own local stack with every fault at 3%, traders over HTTP and WebSocket, then the
 # conservation and WebSocket checks. ARGS="--orders 5000 --traders 30 --stocks 3 --seed 1 --faults ..."

@@ -50,6 +50,7 @@ def banner(config: StackConfig, stack: LocalStack, seconds: float) -> str:
     return f"""
 Local stack ready in {seconds:.1f}s (moto on 127.0.0.1:{config.moto_port}; no AWS involved)
   REST       {stack.api_url}        (OpenAPI: http://127.0.0.1:{config.api_port}/docs)
+  Screen     http://127.0.0.1:{config.api_port}/              (the trading screen, in a browser)
   WebSocket  {stack.ws_url}
   Admin      {admin}
   State      {state}

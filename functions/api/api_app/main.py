@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api_app import docs, errors
+from api_app import docs, errors, screen
 from api_app.cors import Cors
 from api_app.routes import admin, audit, auth, market, orders, portfolio
 from api_app.schemas import ErrorEnvelope, HealthOut
@@ -51,6 +51,7 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
         return JSONResponse(body)
 
     docs.install(app)  # /docs and its assets from the package, relative URLs (also under /<stage>/)
+    screen.install(app)  # the trading screen: / and /static/<version>/... (api_app/screen.py)
 
     for router in (auth.router, orders.router, market.router, portfolio.router, admin.router, audit.router):
         app.include_router(router)
