@@ -187,3 +187,31 @@ def test_without_a_session_an_authenticated_call_says_so() -> None:
         api.call("GET", "/api/portfolio", auth=True)
     with pytest.raises(ApiError, match="HTTP 500"):
         api.call("GET", "/api/stocks")
+
+
+class FakeSocket:
+    """Hands out the given events, then times out like a quiet connection."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = [json.dumps(e) for e in events]
+
+    def recv(self, timeout: float) -> str:
+        if self.events:
+            return self.events.pop(0)
+        time.sleep(min(timeout, 0.05))
+        raise TimeoutError
+
+
+def test_watch_on_a_terminal_updates_the_live_view() -> None:
+    # Given a terminal console and a stock channel that pushes one trade and the book after it
+    from tools.terminal.watch import _loop
+
+    console = Console(record=True, width=120, force_terminal=True, color_system=None)
+    trade = {"type": "TRADE_EXECUTED", "data": {**TRADE, "trade_id": "T9", "price": "10.02"}}
+    book = {"type": "ORDER_BOOK_UPDATED", "data": {**BOOK, "sequence": 8, "asks": []}}
+    # When it is watched for a moment
+    _loop(FakeSocket([trade, book]), MarketView(BOOK, []), console, seconds=0.3)  # type: ignore[arg-type]
+    # Then the live view showed the new tape and book (and no per-line output, which is for pipes)
+    text = console.export_text()
+    assert "ACME order book (seq 8)" in text and "10.02" in text and "ACME tape" in text
+    assert "trade 4 @ 10.02" not in text
