@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api_app import docs, errors, screen
+from api_app import caching, docs, errors, screen
 from api_app.cors import Cors
 from api_app.routes import admin, audit, auth, market, orders, portfolio
 from api_app.schemas import ErrorEnvelope, HealthOut
@@ -36,6 +36,7 @@ def create_app(services: Services | None = None, ready: Callable[[], bool] | Non
     settings = app.state.services.settings
     errors.install(app)
 
+    app.add_middleware(caching.PublicCache, settings=caching.CacheSettings())  # innermost: sees route marks
     app.add_middleware(BodyGuard, max_body=settings.MAX_BODY_BYTES)
     app.add_middleware(Cors, origins=settings.cors_origins)  # added last: outermost, before the guard
 

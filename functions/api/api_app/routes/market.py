@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from api_app import caching
 from api_app.deps import ServicesDep
 from api_app.error_docs import errors
 from api_app.schemas import CandleListOut, OrderBookOut, StockListOut, StockOut, TradeListOut
@@ -19,6 +20,7 @@ _PUBLIC = "Public: no token needed. "
 @router.get(
     "",
     response_model=StockListOut,
+    dependencies=[caching.public(1)],
     summary="All listed stocks",
     description=_PUBLIC + "Each stock with its tick_size, last and reference price, the current trading "
     "day's open/high/low/volume (UTC, reset at the configured close), change_percent and best bid/ask.",
@@ -30,6 +32,7 @@ def list_stocks(svc: ServicesDep) -> dict[str, Any]:
 @router.get(
     "/{symbol}",
     response_model=StockOut,
+    dependencies=[caching.public(1)],
     responses=errors("unknown_symbol"),
     summary="One stock",
     description=_PUBLIC + "`last_price` is null until the stock's first trade; `change_percent` = (last "
@@ -43,6 +46,7 @@ def get_stock(symbol: str, svc: ServicesDep) -> dict[str, Any]:
 @router.get(
     "/{symbol}/orderbook",
     response_model=OrderBookOut,
+    dependencies=[caching.public(1)],
     responses=errors("unknown_symbol", "validation_error"),
     summary="The stock's order book",
     description=_PUBLIC + "Price levels `{price, quantity, orders}`, bids high to low and asks low to "
@@ -58,6 +62,7 @@ def orderbook(
 @router.get(
     "/{symbol}/trades",
     response_model=TradeListOut,
+    dependencies=[caching.public(1)],
     responses=errors("unknown_symbol", "validation_error"),
     summary="The stock's latest trades",
     description=_PUBLIC + "Newest first, `limit` trades (default 50, at most 500). A trade names no user: "
@@ -92,6 +97,7 @@ def _window(from_: str | None, to: str | None) -> tuple[int | None, int | None]:
 @router.get(
     "/{symbol}/candles",
     response_model=CandleListOut,
+    dependencies=[caching.public(caching.candles_max_age)],
     responses=errors("unknown_symbol", "validation_error", "temporarily_unavailable"),
     summary="The stock's candles (OHLCV)",
     description=_PUBLIC + "Oldest first, only intervals that had trades. `interval` 1m, 5m, 1h or 1d; "
