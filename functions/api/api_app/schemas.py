@@ -163,6 +163,9 @@ class OrderOut(BaseModel):
     reserved_quantity: int
     price_bound: Money | None
     cancel_reason: str | None
+    stop_price: Money | None
+    triggered_at: str | None
+    reject_reason: Literal["halted"] | None
     created_at: str
     updated_at: str
     fills: list[FillOut] | None = None
@@ -201,6 +204,7 @@ class StockOut(BaseModel):
     change_percent: Percent | None
     best_bid: Money | None
     best_ask: Money | None
+    status: Literal["trading", "halted"]
     updated_at: str
 
 
@@ -290,6 +294,10 @@ class DepositIn(Strict):
 class GrantIn(Strict):
     symbol: Symbol
     quantity: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+
+
+class HaltIn(Strict):
+    reason: SafeText | None = None
 
 
 class HealthOut(BaseModel):

@@ -39,6 +39,7 @@ _PENDING = (
             "no_liquidity",
             "unknown_symbol",
             "duplicate_client_order_id",
+            "stock_halted",
             "temporarily_unavailable",
         ),
     },
@@ -51,7 +52,10 @@ _PENDING = (
     "empty. A buy reserves quantity x limit_price (a market buy: x price_bound) of available cash (422 "
     "`insufficient_funds`), a sell reserves the shares (422 `insufficient_shares`). A refused order "
     "is not created at all. The same `client_order_id` with the same parameters answers 200 with the "
-    "existing order; with other parameters, 409 `duplicate_client_order_id`.",
+    "existing order; with other parameters, 409 `duplicate_client_order_id`. While the stock is halted: "
+    "409 `stock_halted` (an order the api accepted before it knew of the halt, but sequenced after it, "
+    "becomes `rejected` with `reject_reason: \"halted\"`, its reservation released, and "
+    "`ORDER_REJECTED` is sent).",
 )
 def place_order(body: OrderIn, p: PrincipalDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     assert body.time_in_force is not None

@@ -78,6 +78,7 @@ def stock_from_item(item: Item) -> Stock:
         volume=int(item.get("volume", 0)),
         updated_at=int(item.get("updated_at", 0)),
         candles_from=item.get("candles_from"),
+        status=item.get("status", "trading"),
     )
 
 
@@ -212,8 +213,8 @@ class DynamoMatcherStore:
                 values={":v": c.expected_version},
             )
         ]
-        if c.stock is not None:
-            ops.append(self._stock_op(c.symbol, c.stock))
+        if c.stock is not None or c.status is not None:
+            ops.append(self._stock_op(c.symbol, c.stock, c.status))
         ops += [self._order_op(w) for w in c.orders.values()]
         ops += [Op("Put", t, item=fill_to_item(f), condition="attribute_not_exists(pk)") for f in c.fills]
         ops += [Op("Put", t, item=trade_to_item(tr), condition="attribute_not_exists(pk)") for tr in c.trades]
@@ -232,8 +233,10 @@ class DynamoMatcherStore:
         ops += [candle_op(t, w) for w in c.candles]
         return ops
 
-    def _stock_op(self, symbol: str, s: StockWrite) -> Op:
-        attrs = {f.name: getattr(s, f.name) for f in fields(s)}
+    def _stock_op(self, symbol: str, s: StockWrite | None, status: str | None) -> Op:
+        attrs: dict[str, Any] = {} if s is None else {f.name: getattr(s, f.name) for f in fields(s)}
+        if status is not None:
+            attrs["status"] = status
         return Op(
             "Update",
             self.table.name,

@@ -72,7 +72,7 @@ class MemoryMatcherStore:
         stored = self.books.get(c.symbol)
         if stored is None or stored.version != c.expected_version:
             failed.append("book version")
-        if c.stock is not None and c.symbol not in self.stocks:
+        if (c.stock is not None or c.status is not None) and c.symbol not in self.stocks:
             failed.append("stock")
         for oid, w in c.orders.items():
             o = self.order_items.get(oid)
@@ -108,6 +108,8 @@ class MemoryMatcherStore:
         self.written_books.append(b)
         if c.stock is not None:
             self.stocks[c.symbol] = dataclasses.replace(self.stocks[c.symbol], **dataclasses.asdict(c.stock))
+        if c.status is not None:
+            self.stocks[c.symbol] = dataclasses.replace(self.stocks[c.symbol], status=c.status)
         for oid, w in c.orders.items():
             self.order_items[oid] = dataclasses.replace(w.order)
         self.fills.update({(f.user_id, f.order_id, f.seq): f for f in c.fills})

@@ -101,6 +101,7 @@ class BatchCommit:
     cash: dict[str, CashDelta] = field(default_factory=dict)
     holdings: dict[str, HoldingWrite] = field(default_factory=dict)  # user id -> this stock's holding
     candles: list[CandleWrite] = field(default_factory=list)
+    status: str | None = None  # the stock's new trading status (a halt or resume), written on STOCK
 
     def op_count(self) -> int:
         return op_count(
@@ -109,7 +110,7 @@ class BatchCommit:
             trades=len(self.trades),
             cash=len(self.cash),
             holdings=len(self.holdings),
-            stock=self.stock is not None,
+            stock=self.stock is not None or self.status is not None,
             candles=len(self.candles),
         )
 

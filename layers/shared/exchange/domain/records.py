@@ -59,6 +59,9 @@ class Order:
     cancel_reason: str | None = None
     client_order_id: str | None = None
     book_seq: int | None = None  # set while the order rests in the book (its arrival sequence)
+    stop_price: int | None = None  # stop / stop_limit orders
+    triggered_at: int | None = None  # a stop order once triggered
+    reject_reason: str | None = None  # "halted": refused by the matcher
     pending_since: int | None = None  # set while the order waits for the matcher (or its cancel does)
     extra: dict[str, Any] = field(default_factory=dict)  # stored attributes the matcher does not use
 
@@ -104,6 +107,7 @@ class Stock:
     volume: int = 0
     updated_at: int = 0
     candles_from: int | None = None  # the first trade aggregated into candles (None: none yet)
+    status: str = "trading"  # trading | halted (set by the matcher, in the stock's sequence)
 
 
 Level = list[int]  # [price, total quantity, order count]

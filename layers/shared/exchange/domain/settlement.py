@@ -117,6 +117,7 @@ class Ledger:
         self._changed_candles: dict[CandleKey, None] = {}
         self._events: list[Event] = []
         self._stock_changed = False
+        self._status: str | None = None  # a halt or resume since the last commit
 
     # ------------------------------------------------------------------ size
     def ops(self, orders: tuple[str, ...] = (), users: tuple[str, ...] = (), fills: int = 0) -> int:
@@ -128,7 +129,7 @@ class Ledger:
             trades=len(self._trades) + fills,
             cash=len(self._cash.keys() | set(users)),
             holdings=len(self._changed_holdings.keys() | set(users)),
-            stock=self._stock_changed or fills > 0,
+            stock=self._stock_changed or self._status is not None or fills > 0,
             candles=len(self._changed_candles.keys() | (set(keys_at(self.now)) if fills else set())),
         )
 
@@ -137,7 +138,7 @@ class Ledger:
         return self._levels
 
     def has_changes(self) -> bool:
-        return bool(self._touched or self._events)
+        return bool(self._touched or self._events or self._status)
 
     # ------------------------------------------------------------------ messages
     def accept(self, order_id: str, seq: int) -> None:
@@ -200,6 +201,29 @@ class Ledger:
         self._events.append(
             OrderEvent("ORDER_EXPIRED" if expired else "ORDER_CANCELLED", dataclasses.replace(o))
         )
+
+    def reject(self, order_id: str, seq: int, reason: str) -> None:
+        """A new order refused whole by the matcher (the stock is halted): its whole reservation goes
+        back, it becomes ``rejected`` and its user gets ORDER_REJECTED (no ORDER_ACCEPTED)."""
+        o = self.orders[order_id]
+        self.next_seq = max(self.next_seq, seq + 1)
+        if o.is_buy:
+            self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
+            o.reserved_cash = 0
+        else:
+            h = self._holding(o.user_id)
+            h.reserved_delta -= o.reserved_quantity
+            h.available_delta += o.reserved_quantity
+            o.reserved_quantity = 0
+        o.status, o.reject_reason = OrderStatus.REJECTED.value, reason
+        o.updated_at, o.book_seq = self.now, None
+        self._touch(o)
+        self._events.append(OrderEvent("ORDER_REJECTED", dataclasses.replace(o), reason=reason))
+
+    def set_status(self, status: str) -> None:
+        """A halt or resume: the stock's trading status, written on its STOCK item."""
+        self.stock.status = status
+        self._status = status
 
     def _check_resting(self, o: Order, remaining: int) -> None:
         """The engine's book is rebuilt from an index that may lag: an order it holds that the
@@ -332,6 +356,7 @@ class Ledger:
             )
         base, changed = self._candle_base, self._changed_candles
         batch.candles = [CandleWrite(self.symbol, self._candles[k], base.get(k)) for k in changed]
+        batch.status = self._status
         self._committed(batch, levels)
         return Commit(batch, events)
 
@@ -374,6 +399,12 @@ def settle(ledger: Ledger, steps: list[Step]) -> list[Commit]:
 def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) -> None:
     """One message; ``before``: the book's snapshot after the messages before it."""
     oid = step.order_id
+    if step.status is not None:
+        ledger.set_status(step.status)
+        return
+    if step.reject_reason is not None:
+        ledger.reject(oid, step.seq, step.reject_reason)
+        return
     if step.accept:
         ledger.accept(oid, step.seq)
     if step.cancel_reason is not None:

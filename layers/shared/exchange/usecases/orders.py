@@ -28,7 +28,10 @@ from exchange.views import book_levels
 # How long a container trusts what it read of a stock that does not change (it is listed, its tick)
 # for a limit buy, which needs nothing else of the STOCK item. Stocks are never changed or delisted
 # today; the TTL is short so that a later rule that does change them (a halt, a delisting, a new
-# tick) is seen within seconds without anyone remembering this cache (docs/decisions.md).
+# tick) is seen within seconds without anyone remembering this cache (docs/decisions.md). A halt:
+# a cached ``trading`` may serve a limit buy for up to the TTL after it (the matcher then rejects
+# the order: the contract's "accepted before the api knew"); a cached ``halted`` is never served
+# (the next order reads the stock again, so a resume is seen at once).
 LISTED_TTL_S = 10.0
 
 
@@ -48,7 +51,7 @@ class Orders:
     store: ExchangeStore
     queue: OrdersQueue
     clock: Callable[[], float] = time.monotonic
-    # symbol -> (read at, tick): per container (the api builds one Orders per container)
+    # symbol -> (read at, tick) of a trading stock: per container (the api builds one per container)
     _listed: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
 
     def place(self, user_id: str, req: OrderRequest) -> tuple[dict[str, Any], bool]:
@@ -133,6 +136,9 @@ class Orders:
         stock = self.store.stock(symbol)
         if stock is None:
             raise UnknownSymbol(f"no stock {symbol}")
+        if stock.get("status") == "halted":
+            self._listed.pop(symbol, None)
+            raise Conflict(f"trading in {symbol} is halted", code="stock_halted")
         self._listed[symbol] = (self.clock(), int(stock["tick"]))
         return stock
 

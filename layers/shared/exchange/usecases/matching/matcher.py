@@ -20,8 +20,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from exchange.domain.candles import keys_at
-from exchange.domain.engine import BUY, SELL, Cancelled, Fill, OrderBook
+from exchange.domain.engine import BUY, SELL, Cancelled, Fill
 from exchange.domain.errors import StaleState
+from exchange.domain.market import HALTED, Market, Rejected
 from exchange.domain.money import format_cents
 from exchange.domain.records import Order, OrderStatus, StoredBook
 from exchange.domain.settlement import Ledger, settle
@@ -39,10 +40,11 @@ BACKOFF_S = 0.05  # first retry after 25-75 ms, then doubling
 
 @dataclass(frozen=True)
 class Message:
-    kind: str  # new | cancel | expire
+    kind: str  # new | cancel | expire | halt | resume
     symbol: str
-    order_id: str
+    order_id: str  # a halt's or resume's: the request's id
     user_id: str
+    reason: str | None = None  # a halt's or resume's
 
 
 class Matcher:
@@ -60,7 +62,7 @@ class Matcher:
         self.close_minute_utc = close_minute_utc
         self.attempts = attempts
         self.sleep = sleep
-        self.books: dict[str, OrderBook] = {}  # per container, between invocations
+        self.books: dict[str, Market] = {}  # per container, between invocations
 
     def process(self, symbol: str, messages: list[Message]) -> None:
         """All of one stock's messages of a batch, in order. Raises if they could not be committed
@@ -89,11 +91,12 @@ class Matcher:
     # ------------------------------------------------------------------ the flow
     def _process(self, symbol: str, messages: list[Message]) -> None:
         # read: the stored book, the stock and the messages' orders
-        loaded = self.store.load(symbol, [(m.user_id, m.order_id) for m in messages])
+        refs = [(m.user_id, m.order_id) for m in messages if m.kind not in CONTROL]
+        loaded = self.store.load(symbol, refs)
         stored, stock, orders = loaded.book, loaded.stock, dict(loaded.orders)
         if stored is None or stock is None:
             raise StaleState(f"no book or stock for {symbol}")
-        book = self._book(symbol, stored)
+        book = self._book(symbol, stored, stock.last_price, stock.status == HALTED)
         # match (pure)
         now = self.clock()
         today = trading_day(now, self.close_minute_utc)
@@ -143,17 +146,20 @@ class Matcher:
                 ops=commit.batch.op_count(),
             )
 
-    def _book(self, symbol: str, stored: StoredBook) -> OrderBook:
+    def _book(self, symbol: str, stored: StoredBook, last_price: int | None, halted: bool) -> Market:
         book = self.books.get(symbol)
         if book is None or book.version != stored.version:
             resting = self.store.resting_orders(symbol)
             try:
-                book = OrderBook.rebuild(
+                book = Market.rebuild(
                     symbol,
                     (
                         (o.id, o.user_id, BUY if o.is_buy else SELL, o.price, o.remaining_quantity)
                         for o in resting
                     ),
+                    (),
+                    last_price,
+                    halted,
                     stored.version,
                 )
             except ValueError as exc:
@@ -166,8 +172,11 @@ class Matcher:
         return book
 
 
+CONTROL = ("halt", "resume")  # messages about the stock, not an order
+
+
 def match_messages(
-    book: OrderBook,
+    book: Market,
     messages: list[Message],
     orders: dict[str, Order],
     next_seq: int,
@@ -178,6 +187,12 @@ def match_messages(
     steps: list[Step] = []
     taken: set[str] = set()
     for m in messages:
+        if m.kind in CONTROL:
+            changed = book.halt() if m.kind == "halt" else book.resume()
+            if changed:
+                status = HALTED if m.kind == "halt" else "trading"
+                steps.append(Step(m.order_id, [], _levels(book), status=status))
+            continue
         o = orders.get(m.order_id)
         if o is None:
             continue  # unknown
@@ -199,7 +214,10 @@ def match_messages(
             side = BUY if o.is_buy else SELL
             tif = "ioc" if market else o.tif
             events = book.submit(o.id, o.user_id, side, o.remaining_quantity, o.price, tif, is_market=market)
-            steps.append(Step(o.id, events[1:], _levels(book), accept=True, seq=seq))
+            if type(events[0]) is Rejected:
+                steps.append(Step(o.id, [], _levels(book), seq=seq, reject_reason=events[0].reason))
+                continue
+            steps.append(Step(o.id, events[1:], _levels(book), accept=True, seq=seq))  # type: ignore[arg-type]
         elif m.kind in ("cancel", "expire"):
             reason = "expired" if m.kind == "expire" else "user"
             cancelled = book.cancel(o.id, reason) if o.id in book else None
@@ -216,8 +234,11 @@ def holding_users(steps: list[Step], orders: dict[str, Order], fills: list[Fill]
     order that rests touch only cash and the order."""
     users = {ev.maker_user_id for ev in fills} | {orders[ev.taker_id].user_id for ev in fills}
     for s in steps:
+        if s.status is not None:
+            continue
         o = orders[s.order_id]
-        if not o.is_buy and (s.cancel_reason is not None or any(isinstance(e, Cancelled) for e in s.events)):
+        released = s.cancel_reason is not None or s.reject_reason is not None
+        if not o.is_buy and (released or any(isinstance(e, Cancelled) for e in s.events)):
             users.add(o.user_id)
     return users
 
@@ -231,8 +252,8 @@ def _shows(rebuilt: Levels, stored: Levels, partial: bool) -> bool:
     return all(r[: len(s)] == s for r, s in zip(rebuilt, stored, strict=True))
 
 
-def _levels(book: OrderBook) -> Levels:
-    bids, asks = book.depth(SNAPSHOT_DEPTH)
+def _levels(book: Market) -> Levels:
+    bids, asks = book.book.depth(SNAPSHOT_DEPTH)
     return [list(x) for x in bids], [list(x) for x in asks]
 
 
@@ -242,6 +263,8 @@ def event_view(symbol: str, event: Event) -> dict[str, Any]:
         data = order_view(asdict(event.order))
         if event.fill is not None:
             data["fill"] = fill_view(asdict(event.fill))
+        if event.reason is not None:
+            data["reason"] = event.reason
         return {"type": event.type, "channel": f"user:{event.order.user_id}", "data": data}
     if isinstance(event, TradeEvent):
         t = event.trade
