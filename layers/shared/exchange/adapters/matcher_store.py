@@ -94,6 +94,7 @@ def book_from_item(item: Item) -> StoredBook:
         updated_at=int(item.get("updated_at", 0)),
         # books written before the sequence was kept apart from the version continue from their version
         sequence=int(item["sequence"] if "sequence" in item else item["version"]),
+        resume=(str(r[0]), str(r[1]), int(r[2])) if (r := item.get("resume")) else None,
     )
 
 
@@ -108,6 +109,7 @@ def book_to_item(b: BookWrite) -> Item:
         "partial": b.partial,
         "updated_at": b.updated_at,
         "sequence": b.sequence,
+        **({"resume": list(b.resume)} if b.resume else {}),
         **book_codec.encode(b.bids, b.asks, b.events),
     }
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exchange.domain.candles import Candle
-from exchange.domain.engine import Fill
+from exchange.domain.engine import Fill, Rested
 from exchange.domain.records import Level, Order, OrderFill, Trade
 
 MAX_OPS = 100  # DynamoDB's limit of one TransactWriteItems
@@ -64,6 +64,9 @@ class BookWrite:
     updated_at: int
     sequence: int = 0  # the clients' book sequence: one more only when the levels changed
     events: list[dict[str, Any]] = field(default_factory=list)
+    # the order whose fills continue in the next commit, (user_id, order_id, arrival seq): a
+    # redelivery resumes it before anything else of the stock (a cascade's unit stays in order)
+    resume: tuple[str, str, int] | None = None
 
 
 @dataclass
@@ -131,3 +134,25 @@ def after_fills(
         if level[1] <= 0 or level[2] <= 0:
             side.remove(level)
     return sides[0], sides[1]
+
+
+def advance_levels(
+    levels: tuple[list[Level], list[Level]], events: list[Any], taker_is_buy: bool
+) -> tuple[list[Level], list[Level]]:
+    """The snapshot ``levels`` after one incoming order's engine events (its fills take from the
+    other side, its ``Rested`` remainder joins its own): the book between two orders of one cascade,
+    exact down to the snapshot's depth (deeper levels may come into view: written as ``partial``)."""
+    fills = [e for e in events if type(e) is Fill]
+    bids, asks = after_fills(levels, fills, maker_side=1 if taker_is_buy else 0)
+    for e in events:
+        if type(e) is Rested:
+            side, better = (bids, lambda a, b: a > b) if taker_is_buy else (asks, lambda a, b: a < b)
+            i = 0
+            while i < len(side) and better(side[i][0], e.price):
+                i += 1
+            if i < len(side) and side[i][0] == e.price:
+                side[i][1] += e.qty
+                side[i][2] += 1
+            else:
+                side.insert(i, [e.price, e.qty, 1])
+    return bids, asks

@@ -21,6 +21,8 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
 
 
+STOP_TYPES = ("stop", "stop_limit")
+
 # as plain strings: they go into storage conditions and filters
 NON_FINAL: tuple[str, ...] = (
     OrderStatus.PENDING.value,
@@ -41,7 +43,7 @@ class Order:
     user_id: str
     symbol: str
     side: str  # buy | sell
-    order_type: str  # limit | market
+    order_type: str  # limit | market | stop | stop_limit
     tif: str
     quantity: int
     filled_quantity: int
@@ -75,6 +77,15 @@ class Order:
         price = self.limit_price if self.limit_price is not None else self.price_bound
         assert price is not None, f"order {self.id} has neither a limit price nor a price bound"
         return price
+
+    @property
+    def is_stop(self) -> bool:
+        return self.order_type in STOP_TYPES
+
+    @property
+    def waiting(self) -> bool:
+        """An untriggered stop order (open, kept outside the book)."""
+        return self.order_type in STOP_TYPES and self.triggered_at is None and not self.is_final
 
     @property
     def is_final(self) -> bool:
@@ -128,6 +139,7 @@ class StoredBook:
     partial: bool = False
     updated_at: int = 0
     sequence: int = 0
+    resume: tuple[str, str, int] | None = None  # an order whose fills a split commit left to continue
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from exchange.domain.errors import StaleState
 from exchange.domain.money import div_round_half_up
 from exchange.domain.records import Holding, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
 from exchange.domain.steps import BookEvent, Event, Levels, OrderEvent, Step, TradeEvent
+from exchange.domain.stops import Armed
 
 RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)  # may be in the engine's book
 # cut a commit at a message boundary once it holds this many operations: the next message's first
@@ -103,6 +104,7 @@ class Ledger:
         self.sequence = book.sequence
         self._levels: Levels = (book.bids, book.asks)
         self.in_flight: str | None = None  # the order whose fills are being applied
+        self.in_flight_seq = 0  # its arrival sequence (a triggered order's: its trigger's)
         self._in_flight_since = now
         self._candles: dict[CandleKey, Candle] = dict(candles or {})
         self._candle_base = {k: c.last_seq for k, c in self._candles.items()}  # as read or written
@@ -150,6 +152,28 @@ class Ledger:
         self._touch(o)
         if not resumed:
             self._events.append(OrderEvent("ORDER_ACCEPTED", dataclasses.replace(o, filled_quantity=0)))
+
+    def trigger(self, order_id: str, seq: int) -> None:
+        """A waiting stop order triggered: it enters the book now (its arrival: ``seq``); status stays
+        ``open`` until a fill; ORDER_TRIGGERED with the order as of its trigger."""
+        o = self.orders[order_id]
+        if o.status != OrderStatus.OPEN.value or o.triggered_at is not None or o.filled_quantity:
+            # the engine's stops come from an index that may lag: never trigger an order twice
+            raise StaleState(f"stop {o.id} is {o.status} (triggered at {o.triggered_at}), not waiting")
+        self.next_seq = max(self.next_seq, seq + 1)
+        o.triggered_at, o.book_seq, o.updated_at = self.now, None, self.now
+        self._in_flight_since = self.now
+        self._touch(o)
+        self._events.append(OrderEvent("ORDER_TRIGGERED", dataclasses.replace(o)))
+
+    def resume(self, order_id: str) -> None:
+        """An order a split commit left ``pending`` mid-fills continues (no second announcement)."""
+        o = self.orders[order_id]
+        if o.status != OrderStatus.PENDING.value:
+            raise StaleState(f"order {o.id} to resume is {o.status}")
+        o.status = OrderStatus.PARTIALLY_FILLED.value if o.filled_quantity else OrderStatus.OPEN.value
+        self._in_flight_since = o.pending_since if o.pending_since is not None else self.now
+        self._touch(o)
 
     def rest(self, order_id: str, seq: int) -> None:
         self.orders[order_id].book_seq = seq
@@ -333,6 +357,9 @@ class Ledger:
             expected_version=self.version,
             book=BookWrite(self.symbol, version, self.next_seq, bids, asks, partial, self.now, sequence),
         )
+        if self.in_flight is not None:
+            flying = self.orders[self.in_flight]
+            batch.book.resume = (flying.user_id, flying.id, self.in_flight_seq)
         s = self.stock
         if self._stock_changed:
             assert s.day and s.open and s.high and s.low and s.last_price and s.candles_from
@@ -388,8 +415,10 @@ def settle(ledger: Ledger, steps: list[Step]) -> list[Commit]:
     commits: list[Commit] = []
     for i, step in enumerate(steps):
         before = steps[i - 1].levels if i else ledger.levels
-        if ledger.ops() >= FLUSH_AT_OPS:
-            commits.append(ledger.take_commit(before))
+        # an input and the stops it triggers are one unit: cut only between units (or, past
+        # MAX_OPS, inside an order's fills: that order is then resumed first by a redelivery)
+        if ledger.ops() >= FLUSH_AT_OPS and (i == 0 or steps[i - 1].unit != step.unit):
+            commits.append(ledger.take_commit(before, partial=bool(i) and steps[i - 1].partial))
         _apply(ledger, step, before, commits)
     if ledger.has_changes():
         commits.append(ledger.take_commit(steps[-1].levels))
@@ -407,10 +436,15 @@ def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) ->
         return
     if step.accept:
         ledger.accept(oid, step.seq)
+    if step.trigger_price is not None:
+        ledger.trigger(oid, step.seq)
+    if step.resumed:
+        ledger.resume(oid)
     if step.cancel_reason is not None:
         ledger.cancel_remainder(oid, step.cancel_reason)
         return
-    ledger.in_flight = oid if step.accept else None
+    moving = step.accept or step.trigger_price is not None or step.resumed
+    ledger.in_flight, ledger.in_flight_seq = (oid if moving else None), step.seq
     done: list[Fill] = []  # this order's fills applied so far
     for ev in step.events:
         if isinstance(ev, Fill):
@@ -421,8 +455,8 @@ def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) ->
                 commits.append(ledger.take_commit(levels, partial=True))
             ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty, ev.maker_remaining)
             done.append(ev)
-        elif isinstance(ev, Rested):
-            ledger.rest(oid, step.seq)
+        elif isinstance(ev, (Rested, Armed)):
+            ledger.rest(oid, step.seq)  # a waiting stop too: its arrival (kept out of the depth)
         elif isinstance(ev, Cancelled):
             ledger.cancel_remainder(oid, ev.reason, ev.remaining_qty)
     ledger.in_flight = None
