@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
-from exchange.domain.batch import advance_levels
+from exchange.domain.batch import advance_levels, stops_digest
 from exchange.domain.engine import Fill, Rested
+from exchange.domain.errors import StaleState
 from exchange.domain.records import Holding, Order, Stock, StoredBook
 from exchange.usecases.matching import Matcher, Message
 from tests.factories import limit_order
@@ -55,7 +58,8 @@ def test_overdue_stops_enter_first_in_trigger_order_then_the_messages() -> None:
         store.order_items[o.id] = o
     store.cash["s1"].available, store.cash["s1"].reserved = 1_000_000 - 1_060, 1_060
     store.cash["s2"].available, store.cash["s2"].reserved = 1_000_000 - 1_060, 1_060
-    store.books[SYM] = StoredBook(SYM, 7, 6, [], [[1_020, 1, 1], [1_021, 1, 1], [1_022, 1, 1]])
+    levels = [[1_020, 1, 1], [1_021, 1, 1], [1_022, 1, 1]]
+    store.books[SYM] = StoredBook(SYM, 7, 6, [], levels, stops=stops_digest(["s1", "s2"]))
     late = limit_order("late", "late", SYM, "buy", 1, 1_022, pending_since=1)
     store.order_items["late"] = late
     store.cash["late"].available, store.cash["late"].reserved = 1_000_000 - 1_022, 1_022
@@ -75,6 +79,17 @@ def test_overdue_stops_enter_first_in_trigger_order_then_the_messages() -> None:
         ("ORDER_FILLED", "s2"),
     ]
     assert store.cash["s1"].available == 1_000_000 - 1_020  # the improvement back
+
+
+def test_a_lagging_index_that_misses_a_waiting_stop_is_a_stale_state() -> None:
+    store = _store()
+    store.books[SYM] = StoredBook(SYM, 3, 2, [], [], stops=stops_digest(["gone"]))  # one stop waits
+    bid = limit_order("b", "late", SYM, "buy", 1, 1_000, pending_since=1)
+    store.order_items["b"] = bid
+    store.cash["late"].available, store.cash["late"].reserved = 1_000_000 - 1_000, 1_000
+    with pytest.raises(StaleState, match="waiting stops"):
+        Matcher(store, attempts=1).process(SYM, [Message("new", SYM, "b", "late")])
+    assert store.books[SYM].version == 3 and store.order_items["b"].status == "pending"
 
 
 def test_advance_levels_takes_the_fills_and_adds_the_rest() -> None:

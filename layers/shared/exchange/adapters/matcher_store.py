@@ -95,6 +95,7 @@ def book_from_item(item: Item) -> StoredBook:
         # books written before the sequence was kept apart from the version continue from their version
         sequence=int(item["sequence"] if "sequence" in item else item["version"]),
         resume=(str(r[0]), str(r[1]), int(r[2])) if (r := item.get("resume")) else None,
+        stops=(int(d[0]), int(d[1])) if (d := item.get("stops")) else (0, 0),
     )
 
 
@@ -110,6 +111,7 @@ def book_to_item(b: BookWrite) -> Item:
         "updated_at": b.updated_at,
         "sequence": b.sequence,
         **({"resume": list(b.resume)} if b.resume else {}),
+        **({"stops": list(b.stops)} if b.stops != (0, 0) else {}),
         **book_codec.encode(b.bids, b.asks, b.events),
     }
 

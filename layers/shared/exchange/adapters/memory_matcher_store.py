@@ -103,7 +103,16 @@ class MemoryMatcherStore:
     def _apply(self, c: BatchCommit) -> None:
         b = c.book
         self.books[c.symbol] = StoredBook(
-            c.symbol, b.version, b.next_seq, b.bids, b.asks, b.partial, b.updated_at, b.sequence, b.resume
+            c.symbol,
+            b.version,
+            b.next_seq,
+            b.bids,
+            b.asks,
+            b.partial,
+            b.updated_at,
+            b.sequence,
+            b.resume,
+            b.stops,
         )
         self.written_books.append(b)
         if c.stock is not None:

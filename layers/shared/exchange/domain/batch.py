@@ -3,6 +3,7 @@ in one conditional transaction), and the one rule for its size."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,7 @@ class BookWrite:
     # the order whose fills continue in the next commit, (user_id, order_id, arrival seq): a
     # redelivery resumes it before anything else of the stock (a cascade's unit stays in order)
     resume: tuple[str, str, int] | None = None
+    stops: tuple[int, int] = (0, 0)  # the waiting stops' digest (``toggle_stop``)
 
 
 @dataclass
@@ -134,6 +136,22 @@ def after_fills(
         if level[1] <= 0 or level[2] <= 0:
             side.remove(level)
     return sides[0], sides[1]
+
+
+def toggle_stop(digest: tuple[int, int], order_id: str, added: bool) -> tuple[int, int]:
+    """The digest of a stock's waiting stops, (count, XOR of each id's CRC-32), with one added or
+    removed: stored on the BOOK item with every commit, so a rebuild from the open-orders index
+    (which may lag) can tell that it sees every waiting stop and no other (the snapshot's levels
+    tell that for the resting orders; the stops are not in them)."""
+    count, xor = digest
+    return count + (1 if added else -1), xor ^ zlib.crc32(order_id.encode())
+
+
+def stops_digest(order_ids: Any) -> tuple[int, int]:
+    digest = (0, 0)
+    for oid in order_ids:
+        digest = toggle_stop(digest, oid, True)
+    return digest
 
 
 def advance_levels(

@@ -22,6 +22,7 @@ from exchange.domain.batch import (
     OrderWrite,
     StockWrite,
     op_count,
+    toggle_stop,
 )
 from exchange.domain.candles import Candle, CandleKey, TradePoint, add_trade, keys_at
 from exchange.domain.errors import StaleState
@@ -96,6 +97,7 @@ class Ledger:
         self._expected = {oid: (o.status, o.filled_quantity, o.cancel_requested) for oid, o in orders.items()}
         self._holdings = {u: _Holding.of(h) for u, h in holdings.items()}
         self.version, self.next_seq = book.version, book.next_seq
+        self.stops = book.stops  # the waiting stops' digest, as applied so far
         self.sequence = book.sequence
         self._levels: Levels = (book.bids, book.asks)
         self.in_flight: str | None = None  # the order whose fills are being applied
@@ -156,6 +158,8 @@ class Ledger:
             # the engine's stops come from an index that may lag: never trigger an order twice
             raise StaleState(f"stop {o.id} is {o.status} (triggered at {o.triggered_at}), not waiting")
         self.next_seq = max(self.next_seq, seq + 1)
+        if o.book_seq is not None:  # it waited (not: triggered at once on arrival)
+            self.stops = toggle_stop(self.stops, o.id, False)
         o.triggered_at, o.book_seq, o.updated_at = self.now, None, self.now
         self._in_flight_since = self.now
         self._touch(o)
@@ -172,6 +176,11 @@ class Ledger:
 
     def rest(self, order_id: str, seq: int) -> None:
         self.orders[order_id].book_seq = seq
+
+    def arm(self, order_id: str, seq: int) -> None:
+        """A stop order waits (its arrival: ``seq``), outside the book and its depth."""
+        self.orders[order_id].book_seq = seq
+        self.stops = toggle_stop(self.stops, order_id, True)
 
     def fill(self, taker_id: str, maker_id: str, price: int, qty: int, maker_left: int | None = None) -> None:
         """One trade; ``maker_left``: what the engine's book says the maker keeps (checked)."""
@@ -205,6 +214,8 @@ class Ledger:
         o = self.orders[order_id]
         if remaining is not None:
             self._check_resting(o, remaining)
+        if o.waiting and o.book_seq is not None:  # an untriggered stop (armed, not just placed)
+            self.stops = toggle_stop(self.stops, o.id, False)
         if o.is_buy:
             self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
             o.reserved_cash = 0
@@ -352,6 +363,7 @@ class Ledger:
             expected_version=self.version,
             book=BookWrite(self.symbol, version, self.next_seq, bids, asks, partial, self.now, sequence),
         )
+        batch.book.stops = self.stops
         if self.in_flight is not None:
             flying = self.orders[self.in_flight]
             batch.book.resume = (flying.user_id, flying.id, self.in_flight_seq)

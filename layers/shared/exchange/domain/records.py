@@ -140,6 +140,7 @@ class StoredBook:
     updated_at: int = 0
     sequence: int = 0
     resume: tuple[str, str, int] | None = None  # an order whose fills a split commit left to continue
+    stops: tuple[int, int] = (0, 0)  # the digest of the waiting stops (domain/batch.py toggle_stop)
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,10 @@ def _apply(ledger: Ledger, step: Step, before: Levels, commits: list[Commit]) ->
                 commits.append(ledger.take_commit(levels, partial=True))
             ledger.fill(ev.taker_id, ev.maker_id, ev.price, ev.qty, ev.maker_remaining)
             done.append(ev)
-        elif isinstance(ev, (Rested, Armed)):
-            ledger.rest(oid, step.seq)  # a waiting stop too: its arrival (kept out of the depth)
+        elif isinstance(ev, Rested):
+            ledger.rest(oid, step.seq)
+        elif isinstance(ev, Armed):
+            ledger.arm(oid, step.seq)
         elif isinstance(ev, Cancelled):
             ledger.cancel_remainder(oid, ev.reason, ev.remaining_qty)
     ledger.in_flight = None

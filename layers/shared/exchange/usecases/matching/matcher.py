@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from exchange.domain.batch import stops_digest
 from exchange.domain.candles import keys_at
 from exchange.domain.engine import Cancelled, Fill
 from exchange.domain.errors import StaleState
@@ -162,6 +163,9 @@ class Matcher:
             except ValueError as exc:
                 # a crossed or duplicated view: the index (a GSI) lags item by item; reload
                 raise StaleState(f"the resting orders of {symbol} do not make a book: {exc}") from exc
+            # the index must show every waiting stop and no other (they are not in the levels)
+            if stops_digest(o.id for o in resting if o.waiting) != stored.stops:
+                raise StaleState(f"the waiting stops of {symbol} in the index differ from the book's")
             # the rebuilt book must show the stored snapshot's levels (the index may lag)
             if not _shows(levels(book), (stored.bids, stored.asks), stored.partial):
                 raise StaleState(f"rebuilt book of {symbol} differs from its snapshot")
