@@ -36,7 +36,7 @@ def message_of(body: str, group: str) -> Message:
     m = parse_body(body)
     if m.symbol != group:
         raise PoisonMessage(f"a message for {m.symbol} in the group of {group}")
-    return Message(kind=m.kind, symbol=m.symbol, order_id=m.order_id, user_id=m.user_id)
+    return Message(kind=m.kind, symbol=m.symbol, order_id=m.order_id, user_id=m.user_id, reason=m.reason)
 
 
 class StockRuns:

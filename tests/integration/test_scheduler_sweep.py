@@ -209,3 +209,31 @@ def test_one_failed_send_does_not_stop_the_sweep_for_the_other_orders(exchange: 
     assert sorted(m.order_id for m in drained) == sorted(queue.asked[1:])
     for m in drained:
         ex.matcher.process(m.symbol, [m])
+
+
+def test_waiting_day_stops_expire_after_the_close_and_gtc_stops_do_not(exchange: Exchange) -> None:
+    # Given two waiting stops (outside the book: the stock never traded), one day and one gtc
+    ex = exchange
+    symbol, user = _setup(ex)
+    day, gtc = (
+        ex.orders.place(user, OrderRequest(symbol, "buy", "stop", 2, None, tif, None, 11_000))[0]
+        for tif in ("day", "gtc")
+    )
+    ex.matcher.process(symbol, _drain(ex))
+    assert ex.store.order(user, day["id"])["status"] == "open"
+    assert book_codec.levels(ex.store.book(symbol)) == ([], [])
+    sweeper = Sweeper(ex.store, ex.queue)
+
+    # When the sweep runs the next day
+    assert sweeper.expire_day_orders(now=day["created_at"] + DAY_MS) == 1
+    messages = _drain(ex)
+    assert [(m.kind, m.order_id) for m in messages] == [("expire", day["id"])]
+    ex.matcher.process(symbol, messages)
+
+    # Then the day stop is expired with its reservation (2 x its collar, 115.50) back; the gtc waits
+    expired = ex.store.order(user, day["id"])
+    assert (expired["status"], expired["reserved_cash"], expired.get("triggered_at")) == ("expired", 0, None)
+    assert ex.store.order(user, gtc["id"])["status"] == "open"
+    assert ex.store.cash(user)["reserved"] == 2 * 11_550
+    events = book_codec.events(ex.store.book(symbol))
+    assert [e["type"] for e in events if e["channel"] == f"user:{user}"] == ["ORDER_EXPIRED"]

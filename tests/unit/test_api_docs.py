@@ -136,7 +136,7 @@ def test_the_business_errors_are_documented_where_they_happen(document: dict[str
     place = _codes(document, "POST", "/api/orders")
     assert {"insufficient_funds", "insufficient_shares", "no_liquidity", "validation_error"} <= place["422"]
     assert place["404"] == {"unknown_symbol"}
-    assert place["409"] == {"duplicate_client_order_id"}
+    assert place["409"] == {"duplicate_client_order_id", "stock_halted"}
     assert "409" not in _codes(document, "GET", "/api/orders")
     assert _codes(document, "DELETE", "/api/orders/{order_id}")["409"] == {"order_not_cancellable"}
     assert _codes(document, "POST", "/api/auth/register")["409"] == {"email_taken"}

@@ -1,6 +1,7 @@
 """Property: on the in-memory store, whatever the flow (many first-time traders, sweeps that need
-several commits, cancels, redeliveries), money and shares are conserved and every reservation
-equals what the non-final orders hold."""
+several commits, cancels, redeliveries, stop and stop-limit orders and their cascades, halts and
+resumes), money and shares are conserved and every reservation equals what the non-final orders
+hold."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from exchange.adapters.memory_matcher_store import Cash, MemoryMatcherStore
 from exchange.domain.batch import BatchCommit
 from exchange.domain.errors import StaleState
+from exchange.domain.money import collar_bound
 from exchange.domain.records import NON_FINAL, Holding, Order, Stock, StoredBook
 from exchange.usecases.matching import Matcher, Message
 from tests.factories import limit_order
@@ -43,9 +45,24 @@ sweep_op = st.tuples(
     st.just(0),
 )
 other_op = st.tuples(st.sampled_from(["cancel", "redeliver", "expire"]), st.integers(0, 500))
-flow = st.lists(st.one_of(place_op, place_op, place_op, place_op, sweep_op, other_op), max_size=60)
-# a book with many makers, then sweeps through it, then more of anything
-build_up = st.lists(st.one_of(place_op, place_op, place_op, other_op), min_size=100, max_size=200)
+# a stop (a market order bounded by stop_price +-5% once triggered) or stop-limit (limit 5 beyond its
+# stop price): a buy stop above REF, a sell stop below it, so sweeps through the book trigger them
+stop_op = st.tuples(
+    st.just("stop"),
+    st.integers(SWEEPERS, USERS - 1),
+    st.sampled_from(["buy", "sell"]),
+    st.sampled_from(["stop", "stop_limit"]),
+    st.integers(1, 30),
+    st.integers(0, 25),  # distance from REF of its stop price
+    st.sampled_from(["gtc", "gtc", "day"]),
+)
+halt_op = st.tuples(st.sampled_from(["halt", "resume", "resume"]))
+flow = st.lists(
+    st.one_of(place_op, place_op, place_op, place_op, sweep_op, other_op, stop_op, stop_op, halt_op),
+    max_size=60,
+)
+# a book with many makers and waiting stops, then sweeps through it, then more of anything
+build_up = st.lists(st.one_of(place_op, place_op, place_op, other_op, stop_op), min_size=100, max_size=200)
 sweeps = st.lists(sweep_op, min_size=1, max_size=3)
 
 
@@ -76,6 +93,23 @@ def _place(store: MemoryMatcherStore, user: str, side: str, tif: str, qty: int, 
     return o
 
 
+def _place_stop(
+    store: MemoryMatcherStore, user: str, side: str, kind: str, qty: int, stop: int, tif: str
+) -> Order | None:
+    """As the api places it: the collar (stop) or the limit (stop_limit) fixed from the stop price."""
+    buy = side == "buy"
+    limit = (stop + 5 if buy else stop - 5) if kind == "stop_limit" else None
+    bound = collar_bound(stop, 1, buy=buy) if kind == "stop" else None
+    per_share = limit if limit is not None else bound
+    assert per_share is not None
+    o = _place(store, user, side, tif, qty, per_share)
+    if o is None:
+        return None
+    o = dataclasses.replace(o, order_type=kind, limit_price=limit, price_bound=bound, stop_price=stop)
+    store.order_items[o.id] = o
+    return o
+
+
 def _check(store: MemoryMatcherStore) -> None:
     total_cash = sum(c.available + c.reserved for c in store.cash.values())
     total_shares = sum(h.available + h.reserved for h in store.holding_items.values())
@@ -93,6 +127,12 @@ def _check(store: MemoryMatcherStore) -> None:
             if o.status not in NON_FINAL:
                 assert o.reserved_cash == 0 and o.reserved_quantity == 0
     assert all(o.status != "pending" for o in store.order_items.values())
+    last = store.stocks[SYM].last_price
+    for o in store.order_items.values():
+        # no waiting stop that the last trade meets: it would have triggered
+        if o.waiting and last is not None:
+            assert (last < o.stop_price) if o.is_buy else (last > o.stop_price), (o, last)  # type: ignore[operator]
+        assert (o.book_seq is not None) == (o.status in ("open", "partially_filled")), o
     book = store.books[SYM]
     assert not book.bids or not book.asks or book.bids[0][0] < book.asks[0][0]
     assert sorted(seq for _, seq in store.trades) == list(range(1, len(store.trades) + 1))
@@ -109,7 +149,17 @@ def _run_flow(
     placed: list[Order] = []
     queue: list[Message] = []
     for op in ops:
-        if op[0] == "place":
+        if op[0] in ("halt", "resume"):
+            queue.append(Message(op[0], SYM, f"{op[0]}{next(_ids)}", "admin"))
+        elif op[0] == "stop":
+            _, who, side, kind, qty, distance, tif = op
+            o = _place_stop(
+                store, f"u{who}", side, kind, qty, REF + distance if side == "buy" else REF - distance, tif
+            )
+            if o is not None:
+                placed.append(o)
+                queue.append(Message("new", SYM, o.id, o.user_id))
+        elif op[0] == "place":
             _, who, side, tif, qty, price = op
             # a resting order sits on its own side of REF; a sweep (0) reaches through the other
             offset = price or -30
@@ -153,7 +203,16 @@ def _check_events(store: MemoryMatcherStore) -> None:
         if o.status == "pending":
             assert types == [], (o.id, types)
             continue
+        if o.status == "rejected":  # sequenced while halted
+            assert types == ["ORDER_REJECTED"] and o.reject_reason == "halted" and not fills, (o.id, types)
+            assert told[0]["data"]["reason"] == "halted"
+            continue
         assert types[0] == "ORDER_ACCEPTED" and types.count("ORDER_ACCEPTED") == 1, (o.id, types)
+        if o.triggered_at is not None:  # a stop: triggered once, after its acceptance, before any fill
+            assert types[1] == "ORDER_TRIGGERED" and types.count("ORDER_TRIGGERED") == 1, (o.id, types)
+            types = [types[0], *types[2:]]
+        else:
+            assert "ORDER_TRIGGERED" not in types, (o.id, types)
         filled = [e for e in told if e["type"] == "ORDER_FILLED"]
         assert [(e["data"]["fill"]["quantity"]) for e in filled] == [q for _, q in fills], o.id
         assert [e["data"]["filled_quantity"] for e in filled] == list(

@@ -80,6 +80,11 @@ CODES: dict[str, Code] = {
         409, "the order is already final (filled, cancelled, expired, rejected)", "the order is already final"
     ),
     "stock_exists": Code(409, "a stock with this symbol is already listed", "stock ACME exists"),
+    "stock_halted": Code(
+        409,
+        "trading in the stock is halted (an admin's halt, until the resume): no order is made",
+        "trading in ACME is halted",
+    ),
     "payload_too_large": Code(
         413, "the body is over the size limit (16 KiB by default)", "the body is larger than 16384 bytes"
     ),

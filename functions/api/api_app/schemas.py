@@ -115,14 +115,28 @@ class SessionOut(BaseModel):
 class OrderIn(Strict):
     symbol: Symbol
     side: Literal["buy", "sell"]
-    type: Literal["limit", "market"]
+    type: Literal["limit", "market", "stop", "stop_limit"]
     quantity: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
     limit_price: PriceIn | None = None
+    stop_price: PriceIn | None = None
     time_in_force: Literal["gtc", "day", "ioc", "fok"] | None = None
     client_order_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
 
     @model_validator(mode="after")
     def _type_rules(self) -> OrderIn:
+        if self.type in ("stop", "stop_limit"):
+            if self.stop_price is None:
+                raise ValueError(f"stop_price is required for a {self.type} order")
+            if self.type == "stop_limit" and self.limit_price is None:
+                raise ValueError("limit_price is required for a stop_limit order")
+            if self.type == "stop" and self.limit_price is not None:
+                raise ValueError("limit_price is not allowed for a stop order")
+            if self.time_in_force not in (None, "gtc", "day"):
+                raise ValueError("a stop order takes time_in_force gtc or day")
+            self.time_in_force = self.time_in_force or "gtc"
+            return self
+        if self.stop_price is not None:
+            raise ValueError(f"stop_price is not allowed for a {self.type} order")
         if self.type == "limit":
             if self.limit_price is None:
                 raise ValueError("limit_price is required for a limit order")
@@ -150,7 +164,7 @@ class OrderOut(BaseModel):
     client_order_id: str | None
     symbol: str
     side: Literal["buy", "sell"]
-    type: Literal["limit", "market"]
+    type: Literal["limit", "market", "stop", "stop_limit"]
     time_in_force: Literal["gtc", "day", "ioc", "fok"]
     quantity: int
     limit_price: Money | None
@@ -163,6 +177,9 @@ class OrderOut(BaseModel):
     reserved_quantity: int
     price_bound: Money | None
     cancel_reason: str | None
+    stop_price: Money | None
+    triggered_at: str | None
+    reject_reason: Literal["halted"] | None
     created_at: str
     updated_at: str
     fills: list[FillOut] | None = None
@@ -201,6 +218,7 @@ class StockOut(BaseModel):
     change_percent: Percent | None
     best_bid: Money | None
     best_ask: Money | None
+    status: Literal["trading", "halted"]
     updated_at: str
 
 
@@ -290,6 +308,10 @@ class DepositIn(Strict):
 class GrantIn(Strict):
     symbol: Symbol
     quantity: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+
+
+class HaltIn(Strict):
+    reason: SafeText | None = None
 
 
 class HealthOut(BaseModel):

@@ -65,7 +65,7 @@ class Services:
 
     @cached_property
     def admin(self) -> Admin:
-        return Admin(self.store)
+        return Admin(self.store, self.queue)
 
     @cached_property
     def orders(self) -> Orders:

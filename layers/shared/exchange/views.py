@@ -32,6 +32,9 @@ def order_view(o: dict[str, Any]) -> dict[str, Any]:
         "reserved_quantity": int(o.get("reserved_quantity", 0)),
         "price_bound": format_optional(o.get("price_bound")),
         "cancel_reason": o.get("cancel_reason"),
+        "stop_price": format_optional(o.get("stop_price")),
+        "triggered_at": iso_ms(int(o["triggered_at"])) if o.get("triggered_at") is not None else None,
+        "reject_reason": o.get("reject_reason"),
         "created_at": iso_ms(int(o["created_at"])),
         "updated_at": iso_ms(int(o["updated_at"])),
     }
@@ -136,6 +139,7 @@ def stock_view(s: dict[str, Any], book: dict[str, Any] | None, today: str) -> di
         "change_percent": change_percent(int(last), int(s["reference_price"])) if last is not None else None,
         "best_bid": format_cents(bids[0][0]) if bids else None,
         "best_ask": format_cents(asks[0][0]) if asks else None,
+        "status": s.get("status", "trading"),
         "updated_at": iso_ms(int(s["updated_at"])),
     }
 

@@ -1,14 +1,14 @@
-"""/api/admin: list a stock, deposit cash, grant shares (role admin)."""
+"""/api/admin: list a stock, deposit cash, grant shares, halt and resume a stock (role admin)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, status
 
 from api_app.deps import AdminDep, ServicesDep
 from api_app.error_docs import ADMIN, BODY, errors
-from api_app.schemas import CashOut, DepositIn, GrantIn, HoldingOut, StockIn, StockOut
+from api_app.schemas import CashOut, DepositIn, GrantIn, HaltIn, HoldingOut, StockIn, StockOut, Symbol
 from exchange.views import cash_view, holding_view
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
@@ -55,3 +55,49 @@ def deposit(user_id: str, body: DepositIn, _: AdminDep, svc: ServicesDep) -> dic
 def grant(user_id: str, body: GrantIn, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
     holding, stock = svc.admin.grant(user_id, body.symbol, body.quantity)
     return holding_view(holding, stock.get("last_price"), int(stock["reference_price"]))
+
+
+_STATUS = (
+    "The {what} travels through the stock's sequence like an order: every order sequenced before it "
+    "is handled as before, every one after it {after}. 202 with the `Stock` as stored at the time of "
+    "the request: its `status` changes when the matcher takes the {what} (locally within a fraction of "
+    "a second; poll `GET /api/stocks/{{symbol}}`). Body `{{reason?}}` (optional, at most 100 "
+    "characters, logged). 404 `unknown_symbol`."
+)
+
+
+def _set_trading(
+    kind: Literal["halt", "resume"], symbol: str, body: HaltIn | None, p: Any, svc: Any
+) -> dict[str, Any]:
+    svc.admin.set_trading(p.user_id, symbol, kind, body.reason if body else None)
+    return svc.market.stock(symbol)  # type: ignore[no-any-return]
+
+
+@router.post(
+    "/stocks/{symbol}/halt",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StockOut,
+    responses=errors(*BODY, *ADMIN, "unknown_symbol", "temporarily_unavailable"),
+    summary="Halt trading in a stock",
+    description=_ADMIN
+    + _STATUS.format(
+        what="halt",
+        after="is refused (`POST /api/orders` answers 409 `stock_halted` once the api has read the "
+        "halted stock; an order it accepted before is `rejected` with `reject_reason: \"halted\"`, its "
+        "reservation released). Resting orders stay, cancels work, stop orders do not trigger",
+    ),
+)
+def halt(symbol: Symbol, p: AdminDep, svc: ServicesDep, body: HaltIn | None = None) -> dict[str, Any]:
+    return _set_trading("halt", symbol, body, p, svc)
+
+
+@router.post(
+    "/stocks/{symbol}/resume",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StockOut,
+    responses=errors(*BODY, *ADMIN, "unknown_symbol", "temporarily_unavailable"),
+    summary="Resume trading in a halted stock",
+    description=_ADMIN + _STATUS.format(what="resume", after="trades again (a stock not halted: no change)"),
+)
+def resume(symbol: Symbol, p: AdminDep, svc: ServicesDep, body: HaltIn | None = None) -> dict[str, Any]:
+    return _set_trading("resume", symbol, body, p, svc)

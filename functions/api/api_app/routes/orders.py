@@ -39,6 +39,7 @@ _PENDING = (
             "no_liquidity",
             "unknown_symbol",
             "duplicate_client_order_id",
+            "stock_halted",
             "temporarily_unavailable",
         ),
     },
@@ -51,7 +52,20 @@ _PENDING = (
     "empty. A buy reserves quantity x limit_price (a market buy: x price_bound) of available cash (422 "
     "`insufficient_funds`), a sell reserves the shares (422 `insufficient_shares`). A refused order "
     "is not created at all. The same `client_order_id` with the same parameters answers 200 with the "
-    "existing order; with other parameters, 409 `duplicate_client_order_id`.",
+    "existing order; with other parameters, 409 `duplicate_client_order_id`.\n\n"
+    "A `stop` or `stop_limit` order needs `stop_price` (a positive multiple of the tick; not allowed on "
+    "other types) and takes `time_in_force` gtc (default) or day; a `stop_limit` also needs "
+    "`limit_price`, a `stop` takes none. It waits, `open` and outside the order book's depth, until a "
+    "trade of the stock at or above `stop_price` (a buy) or at or below it (a sell), or at once if the "
+    "last trade already meets it when the matcher takes it; then `ORDER_TRIGGERED` (`triggered_at` "
+    "set) and it enters the book: a `stop` as a market order bounded by its `price_bound` "
+    "(`stop_price` +5% rounded down to the tick for a buy, -5% rounded up for a sell, fixed at "
+    "placement), a `stop_limit` as a limit order. A stop buy reserves quantity x price_bound, a "
+    "stop_limit buy quantity x limit_price, a sell the shares. No `no_liquidity` check at placement. "
+    "While the stock is halted: "
+    "409 `stock_halted` (an order the api accepted before it knew of the halt, but sequenced after it, "
+    "becomes `rejected` with `reject_reason: \"halted\"`, its reservation released, and "
+    "`ORDER_REJECTED` is sent).",
 )
 def place_order(body: OrderIn, p: PrincipalDep, svc: ServicesDep, response: Response) -> dict[str, Any]:
     assert body.time_in_force is not None
@@ -64,6 +78,7 @@ def place_order(body: OrderIn, p: PrincipalDep, svc: ServicesDep, response: Resp
             quantity=body.quantity,
             limit_price=body.limit_price,
             tif=body.time_in_force,
+            stop_price=body.stop_price,
             client_order_id=body.client_order_id,
         ),
     )

@@ -79,6 +79,7 @@ def stock_from_item(item: Item) -> Stock:
         volume=int(item.get("volume", 0)),
         updated_at=int(item.get("updated_at", 0)),
         candles_from=item.get("candles_from"),
+        status=item.get("status", "trading"),
     )
 
 
@@ -95,6 +96,8 @@ def book_from_item(item: Item) -> StoredBook:
         # books written before the sequence was kept apart from the version continue from their version
         sequence=int(item["sequence"] if "sequence" in item else item["version"]),
         log_seq=int(item.get("log_seq", 0)),
+        resume=(str(r[0]), str(r[1]), int(r[2])) if (r := item.get("resume")) else None,
+        stops=(int(d[0]), int(d[1])) if (d := item.get("stops")) else (0, 0),
     )
 
 
@@ -110,6 +113,8 @@ def book_to_item(b: BookWrite) -> Item:
         "updated_at": b.updated_at,
         "sequence": b.sequence,
         "log_seq": b.log_seq,
+        **({"resume": list(b.resume)} if b.resume else {}),
+        **({"stops": list(b.stops)} if b.stops != (0, 0) else {}),
         **book_codec.encode(b.bids, b.asks, b.events),
     }
 
@@ -215,8 +220,8 @@ class DynamoMatcherStore:
                 values={":v": c.expected_version},
             )
         ]
-        if c.stock is not None:
-            ops.append(self._stock_op(c.symbol, c.stock))
+        if c.stock is not None or c.status is not None:
+            ops.append(self._stock_op(c.symbol, c.stock, c.status))
         ops += [self._order_op(w) for w in c.orders.values()]
         ops += [Op("Put", t, item=fill_to_item(f), condition="attribute_not_exists(pk)") for f in c.fills]
         ops += [Op("Put", t, item=trade_to_item(tr), condition="attribute_not_exists(pk)") for tr in c.trades]
@@ -237,8 +242,10 @@ class DynamoMatcherStore:
             ops.append(Op("Put", t, item=log_item(c.symbol, c.log), condition="attribute_not_exists(pk)"))
         return ops
 
-    def _stock_op(self, symbol: str, s: StockWrite) -> Op:
-        attrs = {f.name: getattr(s, f.name) for f in fields(s)}
+    def _stock_op(self, symbol: str, s: StockWrite | None, status: str | None) -> Op:
+        attrs: dict[str, Any] = {} if s is None else {f.name: getattr(s, f.name) for f in fields(s)}
+        if status is not None:
+            attrs["status"] = status
         return Op(
             "Update",
             self.table.name,

@@ -73,7 +73,7 @@ class MemoryMatcherStore:
         stored = self.books.get(c.symbol)
         if stored is None or stored.version != c.expected_version:
             failed.append("book version")
-        if c.stock is not None and c.symbol not in self.stocks:
+        if (c.stock is not None or c.status is not None) and c.symbol not in self.stocks:
             failed.append("stock")
         for oid, w in c.orders.items():
             o = self.order_items.get(oid)
@@ -105,12 +105,24 @@ class MemoryMatcherStore:
     def _apply(self, c: BatchCommit) -> None:
         b = c.book
         self.books[c.symbol] = StoredBook(
-            c.symbol, b.version, b.next_seq, b.bids, b.asks, b.partial, b.updated_at, b.sequence, b.log_seq
+            c.symbol,
+            b.version,
+            b.next_seq,
+            b.bids,
+            b.asks,
+            b.partial,
+            b.updated_at,
+            b.sequence,
+            log_seq=b.log_seq,
+            resume=b.resume,
+            stops=b.stops,
         )
         self.log.update({(c.symbol, e.seq): e for e in c.log})
         self.written_books.append(b)
         if c.stock is not None:
             self.stocks[c.symbol] = dataclasses.replace(self.stocks[c.symbol], **dataclasses.asdict(c.stock))
+        if c.status is not None:
+            self.stocks[c.symbol] = dataclasses.replace(self.stocks[c.symbol], status=c.status)
         for oid, w in c.orders.items():
             self.order_items[oid] = dataclasses.replace(w.order)
         self.fills.update({(f.user_id, f.order_id, f.seq): f for f in c.fills})

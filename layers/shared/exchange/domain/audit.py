@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 
 from exchange.domain.batch import LogInput
 from exchange.domain.engine import EXPIRED, USER, Cancelled
+from exchange.domain.market import HALTED
 from exchange.domain.records import Order
 from exchange.domain.settlement import Commit
 from exchange.domain.steps import Step
 
 _CANCELS = {USER: "cancel", EXPIRED: "expire"}  # a cancel step's engine reason -> the log's kind
-_BARE = ("halt", "resume")  # inputs without an order: a step that says ``kind`` (when steps carry one)
 
 
 def step_input(step: Step, orders: Mapping[str, Order]) -> tuple[str, Order | None, str | None] | None:
@@ -21,9 +21,11 @@ def step_input(step: Step, orders: Mapping[str, Order]) -> tuple[str, Order | No
     an order finished without the engine (cancelled before it was taken, a day order taken after
     its close), or one resumed after a split sweep (filled before: the commit that started it
     recorded its ``new``). ``orders``: as the batch read them."""
-    kind = getattr(step, "kind", None)
-    if kind in _BARE:
-        return kind, None, None
+    if step.status is not None:  # a halt or a resume that changed the stock's status
+        return ("halt" if step.status == HALTED else "resume"), None, None
+    if step.reject_reason is not None:  # a new order the halted engine was given and refused
+        rejected = orders.get(step.order_id)
+        return None if rejected is None else ("new", rejected, None)
     if step.accept:
         o = orders.get(step.order_id)
         if step.cancel_reason is not None or o is None or o.filled_quantity > 0:

@@ -3,11 +3,12 @@ in one conditional transaction), and the one rule for its size."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from exchange.domain.candles import Candle
-from exchange.domain.engine import Fill
+from exchange.domain.engine import Fill, Rested
 from exchange.domain.records import Level, Order, OrderFill, Trade
 
 MAX_OPS = 100  # DynamoDB's limit of one TransactWriteItems
@@ -75,6 +76,10 @@ class BookWrite:
     sequence: int = 0  # the clients' book sequence: one more only when the levels changed
     events: list[dict[str, Any]] = field(default_factory=list)
     log_seq: int = 0  # the last audit log entry written (StoredBook.log_seq: 0, none yet)
+    # the order whose fills continue in the next commit, (user_id, order_id, arrival seq): a
+    # redelivery resumes it before anything else of the stock (a cascade's unit stays in order)
+    resume: tuple[str, str, int] | None = None
+    stops: tuple[int, int] = (0, 0)  # the waiting stops' digest (``toggle_stop``)
 
 
 @dataclass
@@ -126,6 +131,7 @@ class BatchCommit:
     holdings: dict[str, HoldingWrite] = field(default_factory=dict)  # user id -> this stock's holding
     candles: list[CandleWrite] = field(default_factory=list)
     log: list[LogInput] = field(default_factory=list)  # the inputs whose effects this commit starts
+    status: str | None = None  # the stock's new trading status (a halt or resume), written on STOCK
 
     def op_count(self) -> int:
         return op_count(
@@ -134,7 +140,7 @@ class BatchCommit:
             trades=len(self.trades),
             cash=len(self.cash),
             holdings=len(self.holdings),
-            stock=self.stock is not None,
+            stock=self.stock is not None or self.status is not None,
             candles=len(self.candles),
             log=bool(self.log),
         )
@@ -156,3 +162,41 @@ def after_fills(
         if level[1] <= 0 or level[2] <= 0:
             side.remove(level)
     return sides[0], sides[1]
+
+
+def toggle_stop(digest: tuple[int, int], order_id: str, added: bool) -> tuple[int, int]:
+    """The digest of a stock's waiting stops, (count, XOR of each id's CRC-32), with one added or
+    removed: stored on the BOOK item with every commit, so a rebuild from the open-orders index
+    (which may lag) can tell that it sees every waiting stop and no other (the snapshot's levels
+    tell that for the resting orders; the stops are not in them)."""
+    count, xor = digest
+    return count + (1 if added else -1), xor ^ zlib.crc32(order_id.encode())
+
+
+def stops_digest(order_ids: Any) -> tuple[int, int]:
+    digest = (0, 0)
+    for oid in order_ids:
+        digest = toggle_stop(digest, oid, True)
+    return digest
+
+
+def advance_levels(
+    levels: tuple[list[Level], list[Level]], events: list[Any], taker_is_buy: bool
+) -> tuple[list[Level], list[Level]]:
+    """The snapshot ``levels`` after one incoming order's engine events (its fills take from the
+    other side, its ``Rested`` remainder joins its own): the book between two orders of one cascade,
+    exact down to the snapshot's depth (deeper levels may come into view: written as ``partial``)."""
+    fills = [e for e in events if type(e) is Fill]
+    bids, asks = after_fills(levels, fills, maker_side=1 if taker_is_buy else 0)
+    for e in events:
+        if type(e) is Rested:
+            side, better = (bids, lambda a, b: a > b) if taker_is_buy else (asks, lambda a, b: a < b)
+            i = 0
+            while i < len(side) and better(side[i][0], e.price):
+                i += 1
+            if i < len(side) and side[i][0] == e.price:
+                side[i][1] += e.qty
+                side[i][2] += 1
+            else:
+                side.insert(i, [e.price, e.qty, 1])
+    return bids, asks

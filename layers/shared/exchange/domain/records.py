@@ -21,6 +21,8 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
 
 
+STOP_TYPES = ("stop", "stop_limit")
+
 # as plain strings: they go into storage conditions and filters
 NON_FINAL: tuple[str, ...] = (
     OrderStatus.PENDING.value,
@@ -41,7 +43,7 @@ class Order:
     user_id: str
     symbol: str
     side: str  # buy | sell
-    order_type: str  # limit | market
+    order_type: str  # limit | market | stop | stop_limit
     tif: str
     quantity: int
     filled_quantity: int
@@ -59,6 +61,9 @@ class Order:
     cancel_reason: str | None = None
     client_order_id: str | None = None
     book_seq: int | None = None  # set while the order rests in the book (its arrival sequence)
+    stop_price: int | None = None  # stop / stop_limit orders
+    triggered_at: int | None = None  # a stop order once triggered
+    reject_reason: str | None = None  # "halted": refused by the matcher
     pending_since: int | None = None  # set while the order waits for the matcher (or its cancel does)
     extra: dict[str, Any] = field(default_factory=dict)  # stored attributes the matcher does not use
 
@@ -72,6 +77,15 @@ class Order:
         price = self.limit_price if self.limit_price is not None else self.price_bound
         assert price is not None, f"order {self.id} has neither a limit price nor a price bound"
         return price
+
+    @property
+    def is_stop(self) -> bool:
+        return self.order_type in STOP_TYPES
+
+    @property
+    def waiting(self) -> bool:
+        """An untriggered stop order (open, kept outside the book)."""
+        return self.order_type in STOP_TYPES and self.triggered_at is None and not self.is_final
 
     @property
     def is_final(self) -> bool:
@@ -104,6 +118,7 @@ class Stock:
     volume: int = 0
     updated_at: int = 0
     candles_from: int | None = None  # the first trade aggregated into candles (None: none yet)
+    status: str = "trading"  # trading | halted (set by the matcher, in the stock's sequence)
 
 
 Level = list[int]  # [price, total quantity, order count]
@@ -125,6 +140,8 @@ class StoredBook:
     updated_at: int = 0
     sequence: int = 0
     log_seq: int = 0  # the stock's last audit log entry (0: none yet)
+    resume: tuple[str, str, int] | None = None  # an order whose fills a split commit left to continue
+    stops: tuple[int, int] = (0, 0)  # the digest of the waiting stops (domain/batch.py toggle_stop)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from exchange.domain.records import Level, Order, OrderFill, Trade
 
 @dataclass(frozen=True)
 class OrderEvent:
-    type: str  # ORDER_ACCEPTED | ORDER_FILLED | ORDER_CANCELLED | ORDER_EXPIRED
+    type: str  # ORDER_ACCEPTED | ORDER_FILLED | ORDER_CANCELLED | ORDER_EXPIRED | ORDER_REJECTED
     order: Order  # as of the event
     fill: OrderFill | None = None
+    reason: str | None = None  # ORDER_REJECTED's
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,10 @@ class Step:
     accept: bool = False  # a new order taken into the sequence
     seq: int = 0  # its arrival sequence (new orders)
     cancel_reason: str | None = None  # a cancel requested before the order was taken
+    reject_reason: str | None = None  # a new order refused whole (the stock is halted)
+    trigger_price: int | None = None  # a stop order triggered (its seq: the trigger's position)
+    resumed: bool = False  # an order whose fills an earlier split commit left to continue
+    unit: int = 0  # the input it belongs to: an input and the stops it triggers are one unit
+    partial: bool = False  # ``levels`` only shown down to the snapshot's depth (inside a cascade)
+    user_id: str | None = None  # a triggered stop's owner (its order is read with the makers)
+    status: str | None = None  # a halt or resume: the stock's new trading status

@@ -1,4 +1,4 @@
-"""Admin: list a stock, deposit cash, grant shares."""
+"""Admin: list a stock, deposit cash, grant shares, halt and resume a stock's trading."""
 
 from __future__ import annotations
 
@@ -6,13 +6,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from exchange.adapters.exchange_store import ExchangeStore
-from exchange.domain.errors import NotFound, UnknownSymbol
-from exchange.ids import now_ms
+from exchange.adapters.orders_queue import OrdersQueue
+from exchange.domain.errors import NotFound, TemporarilyUnavailable, UnknownSymbol
+from exchange.ids import new_id, now_ms
+from exchange.messages import MessageKind, OrderMessage
+from exchange.observability import logger
 
 
 @dataclass
 class Admin:
     store: ExchangeStore
+    queue: OrdersQueue | None = None  # halts and resumes go through the stock's FIFO sequence
+
+    def set_trading(self, admin_id: str, symbol: str, kind: MessageKind, reason: str | None) -> None:
+        """Send a halt or resume into the stock's sequence: the matcher applies it in order (every
+        order sequenced before it is handled as before) and stores ``Stock.status``. Not stored
+        first: a failed send is a 503 and nothing happened (the admin sends it again)."""
+        if self.store.stock(symbol) is None:
+            raise UnknownSymbol(f"no stock {symbol}")
+        assert self.queue is not None and kind in ("halt", "resume")
+        request_id = new_id()
+        message = OrderMessage(kind=kind, symbol=symbol, order_id=request_id, user_id=admin_id, reason=reason)
+        try:
+            self.queue.send(message, dedup_id=f"{kind}-{request_id}")
+        except Exception as exc:
+            logger.exception("halt/resume send failed", symbol=symbol, kind=kind)
+            raise TemporarilyUnavailable("the stock's sequence could not be reached") from exc
+        logger.info("trading status change sent", symbol=symbol, kind=kind, request_id=request_id)
 
     def list_stock(self, symbol: str, name: str, reference_price: int, tick: int) -> dict[str, Any]:
         now = now_ms()

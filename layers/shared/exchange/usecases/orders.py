@@ -28,7 +28,10 @@ from exchange.views import book_levels
 # How long a container trusts what it read of a stock that does not change (it is listed, its tick)
 # for a limit buy, which needs nothing else of the STOCK item. Stocks are never changed or delisted
 # today; the TTL is short so that a later rule that does change them (a halt, a delisting, a new
-# tick) is seen within seconds without anyone remembering this cache (docs/decisions.md).
+# tick) is seen within seconds without anyone remembering this cache (docs/decisions.md). A halt:
+# a cached ``trading`` may serve a limit buy for up to the TTL after it (the matcher then rejects
+# the order: the contract's "accepted before the api knew"); a cached ``halted`` is never served
+# (the next order reads the stock again, so a resume is seen at once).
 LISTED_TTL_S = 10.0
 
 
@@ -36,11 +39,12 @@ LISTED_TTL_S = 10.0
 class OrderRequest:
     symbol: str
     side: str  # buy | sell
-    order_type: str  # limit | market
+    order_type: str  # limit | market | stop | stop_limit
     quantity: int
     limit_price: int | None  # cents, already validated as a positive number
     tif: str
     client_order_id: str | None
+    stop_price: int | None = None  # stop | stop_limit: cents, a positive number
 
 
 @dataclass
@@ -48,7 +52,7 @@ class Orders:
     store: ExchangeStore
     queue: OrdersQueue
     clock: Callable[[], float] = time.monotonic
-    # symbol -> (read at, tick): per container (the api builds one Orders per container)
+    # symbol -> (read at, tick) of a trading stock: per container (the api builds one per container)
     _listed: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
 
     def place(self, user_id: str, req: OrderRequest) -> tuple[dict[str, Any], bool]:
@@ -63,16 +67,18 @@ class Orders:
         stock = None if req.order_type == "limit" and req.side == "buy" else self._stock(req.symbol)
         tick = self._tick(req.symbol) if stock is None else int(stock["tick"])
         price_bound = None
-        if req.order_type == "limit":
+        if req.stop_price is not None:
+            _on_tick("stop_price", req.stop_price, tick)
+        if req.order_type in ("limit", "stop_limit"):
             assert req.limit_price is not None
-            if req.limit_price % tick:
-                raise ValidationFailed(
-                    "limit_price must be a multiple of the tick size",
-                    details=[
-                        {"loc": ["body", "limit_price"], "msg": "not a multiple of the tick", "type": "tick"}
-                    ],
-                )
+            _on_tick("limit_price", req.limit_price, tick)
             reservation_price = req.limit_price
+        elif req.order_type == "stop":
+            # the collar is fixed at placement, from the stop price (not a market order yet: no
+            # no_liquidity check, the book may fill up before it triggers)
+            assert req.stop_price is not None
+            price_bound = collar_bound(req.stop_price, tick, buy=req.side == "buy")
+            reservation_price = price_bound
         else:
             bids, asks = book_levels(self.store.book(req.symbol))
             opposite = asks if req.side == "buy" else bids
@@ -97,6 +103,9 @@ class Orders:
             "tif": req.tif,
             "quantity": req.quantity,
             "limit_price": req.limit_price,
+            "stop_price": req.stop_price,
+            "triggered_at": None,
+            "reject_reason": None,
             "price_bound": price_bound,
             "reservation_price": reservation_price if is_buy else None,
             "filled_quantity": 0,
@@ -133,6 +142,9 @@ class Orders:
         stock = self.store.stock(symbol)
         if stock is None:
             raise UnknownSymbol(f"no stock {symbol}")
+        if stock.get("status") == "halted":
+            self._listed.pop(symbol, None)
+            raise Conflict(f"trading in {symbol} is halted", code="stock_halted")
         self._listed[symbol] = (self.clock(), int(stock["tick"]))
         return stock
 
@@ -173,7 +185,8 @@ class Orders:
             int(order["quantity"]),
             order.get("limit_price"),
             order["tif"],
-        ) == (req.symbol, req.side, req.order_type, req.quantity, req.limit_price, req.tif)
+            order.get("stop_price"),
+        ) == (req.symbol, req.side, req.order_type, req.quantity, req.limit_price, req.tif, req.stop_price)
         if not same:
             raise Conflict("client_order_id was used for another order", code="duplicate_client_order_id")
         return order
@@ -201,3 +214,11 @@ class Orders:
         order = self.store.request_cancel(user_id, order_id, now_ms())
         self._send("cancel", order, dedup_id=f"cancel-{order_id}")
         return order
+
+
+def _on_tick(name: str, price: int, tick: int) -> None:
+    if price % tick:
+        raise ValidationFailed(
+            f"{name} must be a multiple of the tick size",
+            details=[{"loc": ["body", name], "msg": "not a multiple of the tick", "type": "tick"}],
+        )

@@ -16,34 +16,30 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from exchange.domain.audit import attach_log
+from exchange.domain.batch import stops_digest
 from exchange.domain.candles import keys_at
-from exchange.domain.engine import BUY, SELL, Cancelled, Fill, OrderBook
+from exchange.domain.engine import Cancelled, Fill
 from exchange.domain.errors import StaleState
+from exchange.domain.market import HALTED
 from exchange.domain.money import format_cents
-from exchange.domain.records import Order, OrderStatus, StoredBook
+from exchange.domain.records import Order, StoredBook
 from exchange.domain.settlement import Ledger, settle
 from exchange.domain.steps import BookEvent, Event, Levels, OrderEvent, Step, TradeEvent
 from exchange.ids import iso_ms, new_id, now_ms, trading_day
 from exchange.observability import logger
 from exchange.usecases.matching.port import Counterparties, MatcherStore
+from exchange.usecases.matching.sequence import CONTROL, Message, StockMarket, levels, match_messages, rebuild
+
+__all__ = ["Matcher", "Message", "event_view", "holding_users"]
 from exchange.views import fill_view, levels_view, order_view
 
-SNAPSHOT_DEPTH = 100
 EVENT_DEPTH = 10
 ATTEMPTS = 4  # a stale state is retried within the invocation this many times in all
 BACKOFF_S = 0.05  # first retry after 25-75 ms, then doubling
-
-
-@dataclass(frozen=True)
-class Message:
-    kind: str  # new | cancel | expire
-    symbol: str
-    order_id: str
-    user_id: str
 
 
 class Matcher:
@@ -61,7 +57,7 @@ class Matcher:
         self.close_minute_utc = close_minute_utc
         self.attempts = attempts
         self.sleep = sleep
-        self.books: dict[str, OrderBook] = {}  # per container, between invocations
+        self.books: dict[str, StockMarket] = {}  # per container, between invocations
 
     def process(self, symbol: str, messages: list[Message]) -> None:
         """All of one stock's messages of a batch, in order. Raises if they could not be committed
@@ -90,11 +86,12 @@ class Matcher:
     # ------------------------------------------------------------------ the flow
     def _process(self, symbol: str, messages: list[Message]) -> None:
         # read: the stored book, the stock and the messages' orders
-        loaded = self.store.load(symbol, [(m.user_id, m.order_id) for m in messages])
+        refs = [(m.user_id, m.order_id) for m in messages if m.kind not in CONTROL]
+        loaded = self.store.load(symbol, refs)
         stored, stock, orders = loaded.book, loaded.stock, dict(loaded.orders)
         if stored is None or stock is None:
             raise StaleState(f"no book or stock for {symbol}")
-        book = self._book(symbol, stored)
+        book = self._book(symbol, stored, stock.last_price, stock.status == HALTED)
         # match (pure)
         now = self.clock()
         today = trading_day(now, self.close_minute_utc)
@@ -102,13 +99,27 @@ class Matcher:
         def day_over(at: int) -> bool:
             return trading_day(at, self.close_minute_utc) != today
 
-        steps = match_messages(book, messages, orders, stored.next_seq, day_over=day_over)
+        resume = None
+        if stored.resume is not None:  # a split commit left this order mid-fills: it goes first
+            user_id, order_id, at = stored.resume
+            if order_id not in orders:
+                orders |= self.store.load(symbol, [(user_id, order_id)]).orders
+            if order_id not in orders:
+                raise StaleState(f"order {order_id} to resume is missing")
+            resume = (orders[order_id], at)
+        if book.overdue:  # read from the index: the table says what they are now
+            orders |= self.store.load(symbol, [(o.user_id, o.id) for o in book.overdue]).orders
+            book.overdue = [orders[o.id] for o in book.overdue if o.id in orders and orders[o.id].waiting]
+        initial = (stored.bids, stored.asks)
+        steps = match_messages(book, messages, orders, stored.next_seq, day_over, resume, initial)
         if not steps:
             return
         # read: the makers and the holdings settlement changes, once (none: no read at all)
         fills = [ev for step in steps for ev in step.events if isinstance(ev, Fill)]
         makers = {ev.maker_id: ev.maker_user_id for ev in fills if ev.maker_id not in orders}
-        users = holding_users(steps, orders, fills)
+        triggered = {s.order_id: s.user_id for s in steps if s.trigger_price is not None and s.user_id}
+        makers |= {oid: u for oid, u in triggered.items() if oid not in orders}
+        users = holding_users(steps, orders, fills) | set(triggered.values())
         # (the candles a trade now goes into: every trade of the batch executes at ``now``)
         candles = keys_at(now) if fills else []
         if makers or users or candles:
@@ -122,7 +133,7 @@ class Matcher:
             raise StaleState(f"resting orders missing from the table: {sorted(missing)}")
         orders |= found.orders
         # a day order of a closed day whose expiry is not sequenced yet never trades: expire it first
-        taken = {ev.maker_id for ev in fills}
+        taken = {ev.maker_id for ev in fills} | triggered.keys()
         closed = sorted(m for m in taken if orders[m].tif == "day" and day_over(orders[m].created_at))
         if closed:
             self.books.pop(symbol, None)  # the engine took them: match again with them expired first
@@ -146,81 +157,37 @@ class Matcher:
                 ops=commit.batch.op_count(),
             )
 
-    def _book(self, symbol: str, stored: StoredBook) -> OrderBook:
+    def _book(self, symbol: str, stored: StoredBook, last_price: int | None, halted: bool) -> StockMarket:
         book = self.books.get(symbol)
         if book is None or book.version != stored.version:
             resting = self.store.resting_orders(symbol)
             try:
-                book = OrderBook.rebuild(
-                    symbol,
-                    (
-                        (o.id, o.user_id, BUY if o.is_buy else SELL, o.price, o.remaining_quantity)
-                        for o in resting
-                    ),
-                    stored.version,
-                )
+                book = rebuild(symbol, resting, last_price, halted, stored.version)
             except ValueError as exc:
                 # a crossed or duplicated view: the index (a GSI) lags item by item; reload
                 raise StaleState(f"the resting orders of {symbol} do not make a book: {exc}") from exc
+            # the index must show every waiting stop and no other (they are not in the levels)
+            if stops_digest(o.id for o in resting if o.waiting) != stored.stops:
+                raise StaleState(f"the waiting stops of {symbol} in the index differ from the book's")
             # the rebuilt book must show the stored snapshot's levels (the index may lag)
-            if not _shows(_levels(book), (stored.bids, stored.asks), stored.partial):
+            if not _shows(levels(book), (stored.bids, stored.asks), stored.partial):
                 raise StaleState(f"rebuilt book of {symbol} differs from its snapshot")
             self.books[symbol] = book
         return book
-
-
-def match_messages(
-    book: OrderBook,
-    messages: list[Message],
-    orders: dict[str, Order],
-    next_seq: int,
-    day_over: Callable[[int], bool] = lambda _: False,
-) -> list[Step]:
-    """The engine's part: what each message did to the book, in order (no I/O). ``day_over``: has
-    the trading day of this instant closed? (a day order taken after its day expires untraded)"""
-    steps: list[Step] = []
-    taken: set[str] = set()
-    for m in messages:
-        o = orders.get(m.order_id)
-        if o is None:
-            continue  # unknown
-        if o.symbol != m.symbol:
-            logger.error("message for an order of another stock ignored", order_id=o.id, symbol=m.symbol)
-            continue
-        if m.kind == "new":
-            if o.status != OrderStatus.PENDING or o.id in taken:
-                continue  # already taken (an earlier delivery, or twice in this batch)
-            taken.add(o.id)
-            seq, next_seq = next_seq, next_seq + 1
-            if o.cancel_requested:
-                steps.append(Step(o.id, [], _levels(book), accept=True, seq=seq, cancel_reason="user"))
-                continue
-            if o.tif == "day" and day_over(o.created_at):
-                steps.append(Step(o.id, [], _levels(book), accept=True, seq=seq, cancel_reason="expired"))
-                continue
-            market = o.order_type == "market"
-            side = BUY if o.is_buy else SELL
-            tif = "ioc" if market else o.tif
-            events = book.submit(o.id, o.user_id, side, o.remaining_quantity, o.price, tif, is_market=market)
-            steps.append(Step(o.id, events[1:], _levels(book), accept=True, seq=seq))
-        elif m.kind in ("cancel", "expire"):
-            reason = "expired" if m.kind == "expire" else "user"
-            cancelled = book.cancel(o.id, reason) if o.id in book else None
-            if cancelled is not None:
-                steps.append(Step(o.id, [cancelled], _levels(book)))
-        else:
-            logger.warning("unknown message kind ignored", kind=m.kind, order_id=m.order_id)
-    return steps
 
 
 def holding_users(steps: list[Step], orders: dict[str, Order], fills: list[Fill]) -> set[str]:
     """The users whose holding of the stock settlement changes: both sides of every fill, and
     every sell whose remainder is cancelled (its reserved shares go back); a buy's cancel and an
     order that rests touch only cash and the order."""
-    users = {ev.maker_user_id for ev in fills} | {orders[ev.taker_id].user_id for ev in fills}
+    users = {ev.maker_user_id for ev in fills}
+    users |= {orders[ev.taker_id].user_id for ev in fills if ev.taker_id in orders}  # else: a triggered stop
     for s in steps:
+        if s.status is not None or s.order_id not in orders:
+            continue  # a halt or resume; a triggered stop (its owner is read anyway)
         o = orders[s.order_id]
-        if not o.is_buy and (s.cancel_reason is not None or any(isinstance(e, Cancelled) for e in s.events)):
+        released = s.cancel_reason is not None or s.reject_reason is not None
+        if not o.is_buy and (released or any(isinstance(e, Cancelled) for e in s.events)):
             users.add(o.user_id)
     return users
 
@@ -234,17 +201,14 @@ def _shows(rebuilt: Levels, stored: Levels, partial: bool) -> bool:
     return all(r[: len(s)] == s for r, s in zip(rebuilt, stored, strict=True))
 
 
-def _levels(book: OrderBook) -> Levels:
-    bids, asks = book.depth(SNAPSHOT_DEPTH)
-    return [list(x) for x in bids], [list(x) for x in asks]
-
-
 def event_view(symbol: str, event: Event) -> dict[str, Any]:
     """A settled event in the contract's shape (the notifier sends it as stored)."""
     if isinstance(event, OrderEvent):
         data = order_view(asdict(event.order))
         if event.fill is not None:
             data["fill"] = fill_view(asdict(event.fill))
+        if event.reason is not None:
+            data["reason"] = event.reason
         return {"type": event.type, "channel": f"user:{event.order.user_id}", "data": data}
     if isinstance(event, TradeEvent):
         t = event.trade
