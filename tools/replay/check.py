@@ -14,6 +14,7 @@ import httpx
 from exchange.domain.engine import BUY, SELL
 from exchange.domain.money import to_cents
 from exchange.domain.replay import IDENTICAL, LogEntry, ReplayTrade, compare, replay
+from exchange.domain.stops import StopOrder
 
 PAGE = 1000
 
@@ -58,7 +59,26 @@ class Client:
 
     def resting(self, symbol: str) -> list[tuple[str, str, int, int, int]]:
         """In arrival order, as ``OrderBook.rebuild`` takes them."""
-        orders = self.get(f"/api/admin/stocks/{symbol}/book")["orders"]
+        return self.book(symbol)[0]
+
+    def book(self, symbol: str) -> tuple[list[tuple[str, str, int, int, int]], list[StopOrder]]:
+        """The resting orders (as ``OrderBook.rebuild`` takes them) and the waiting stops, each in
+        arrival order."""
+        body = self.get(f"/api/admin/stocks/{symbol}/book")
+        orders, stops = body["orders"], body.get("stops", [])
+        waiting = [
+            StopOrder(
+                s["id"],
+                s["user_id"],
+                BUY if s["side"] == "buy" else SELL,
+                int(s["remaining_quantity"]),
+                to_cents(s["stop_price"]),
+                to_cents(s["price"]),
+                s["time_in_force"],
+                s["type"] == "stop",
+            )
+            for s in stops
+        ]
         return [
             (
                 o["id"],
@@ -68,7 +88,7 @@ class Client:
                 int(o["remaining_quantity"]),
             )
             for o in orders
-        ]
+        ], waiting
 
 
 def _trade(t: dict[str, Any]) -> ReplayTrade:
@@ -84,8 +104,8 @@ def check_stock(client: Client, symbol: str) -> str:
     except ValueError as exc:
         return f"the log does not replay: {exc}"
     # read the book before the trades: a stored state that moves meanwhile shows as a difference
-    resting = client.resting(symbol)
-    return compare(replayed, client.trades(symbol), resting)
+    resting, stops = client.book(symbol)
+    return compare(replayed, client.trades(symbol), resting, stops)
 
 
 def replay_all(

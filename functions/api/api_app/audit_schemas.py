@@ -59,5 +59,20 @@ class RestingOrderOut(BaseModel):
     book_seq: int = Field(description="its arrival sequence (priority within a price)")
 
 
+class WaitingStopOut(BaseModel):
+    id: str
+    user_id: str
+    side: Literal["buy", "sell"]
+    type: Literal["stop", "stop_limit"]
+    time_in_force: Literal["gtc", "day"]
+    stop_price: Money
+    price: Money = Field(
+        description="what it enters the book at: its limit_price (stop_limit) or price_bound (stop)"
+    )
+    remaining_quantity: int
+    book_seq: int = Field(description="its arrival sequence (trigger priority within a stop price)")
+
+
 class BookRecordOut(BaseModel):
     orders: list[RestingOrderOut]
+    stops: list[WaitingStopOut] = Field(default_factory=list, description="untriggered stop orders")

@@ -67,9 +67,10 @@ def trades(
     "/{symbol}/book",
     response_model=BookRecordOut,
     responses=_RESPONSES,
-    summary="The orders resting in the stock's book",
+    summary="The orders resting in the stock's book, and its waiting stops",
     description=_ADMIN + "Every resting order with its id, user, price, remaining quantity and "
-    "arrival sequence, in arrival order (read from an index: it may lag a moment behind a batch).",
+    "arrival sequence, in arrival order, and every untriggered stop order (kept outside the book) "
+    "likewise (read from an index: it may lag a moment behind a batch).",
 )
 def book(symbol: str, _: AdminDep, svc: ServicesDep) -> dict[str, Any]:
-    return {"orders": _audit(svc).book(symbol)}
+    return _audit(svc).book(symbol)

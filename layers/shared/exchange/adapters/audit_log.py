@@ -19,6 +19,7 @@ from typing import Any
 
 from exchange import keys
 from exchange.adapters.dynamo import Item, Table
+from exchange.adapters.matcher_store import order_from_item
 from exchange.domain.batch import LogInput
 from exchange.domain.money import format_cents
 from exchange.domain.records import Order
@@ -112,6 +113,23 @@ def resting_view(item: Item) -> dict[str, Any]:
     }
 
 
+def stop_view(o: Order) -> dict[str, Any]:
+    """An untriggered stop as the replay compares it (``StopOrder``): what it enters at is its
+    limit (stop_limit) or its collar (stop)."""
+    assert o.stop_price is not None and o.book_seq is not None
+    return {
+        "id": o.id,
+        "user_id": o.user_id,
+        "side": o.side,
+        "type": o.order_type,
+        "time_in_force": o.tif,
+        "stop_price": format_cents(o.stop_price),
+        "price": format_cents(o.price),
+        "remaining_quantity": o.remaining_quantity,
+        "book_seq": o.book_seq,
+    }
+
+
 @dataclass(frozen=True)
 class LogPage:
     entries: list[dict[str, Any]]  # contract views, oldest first
@@ -148,7 +166,15 @@ class AuditLogStore:
         more = page.last_key is not None and len(views) == limit
         return views, views[-1]["seq"] if more else None
 
-    def resting(self, symbol: str) -> list[dict[str, Any]]:
-        """The orders resting in the book, in arrival order (an index: eventually consistent)."""
+    def resting(self, symbol: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The orders resting in the book and the untriggered stops waiting outside it, each in
+        arrival order (one index holds both: eventually consistent)."""
         items = self.table.query_all("book_symbol = :s", {":s": symbol}, index="open_orders")
-        return sorted((resting_view(i) for i in items), key=lambda v: v["book_seq"])
+        waiting = {i["id"] for i in items if order_from_item(i).waiting}
+        return (
+            sorted((resting_view(i) for i in items if i["id"] not in waiting), key=lambda v: v["book_seq"]),
+            sorted(
+                (stop_view(order_from_item(i)) for i in items if i["id"] in waiting),
+                key=lambda v: v["book_seq"],
+            ),
+        )

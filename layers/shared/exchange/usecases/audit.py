@@ -36,6 +36,8 @@ class Audit:
         self._known(symbol)
         return self.log_store.trades(symbol, after, limit)
 
-    def book(self, symbol: str) -> list[dict[str, Any]]:
+    def book(self, symbol: str) -> dict[str, list[dict[str, Any]]]:
+        """The resting orders and the untriggered stops, each in arrival order."""
         self._known(symbol)
-        return self.log_store.resting(symbol)
+        orders, stops = self.log_store.resting(symbol)
+        return {"orders": orders, "stops": stops}
