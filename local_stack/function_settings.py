@@ -23,9 +23,9 @@ import inspect
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from local_stack.template import LocalTemplate
 
@@ -72,23 +72,23 @@ class FunctionEnvironment:
         ]
 
 
-def _settings_fields() -> dict[str, list[Any]]:
-    """Every settings field the functions read from the environment: variable -> its FieldInfos."""
+def _settings_fields() -> dict[str, list[tuple[Any, str]]]:
+    """Every settings field the functions read from the environment: variable -> (model, field)s."""
     module = importlib.import_module("exchange.settings")
-    fields: dict[str, list[Any]] = {}
+    fields: dict[str, list[tuple[Any, str]]] = {}
     for _, cls in inspect.getmembers(module, inspect.isclass):
         if not issubclass(cls, module.EnvSettings) or cls is module.EnvSettings:
             continue
         for name, info in cls.model_fields.items():
             key = info.validation_alias if isinstance(info.validation_alias, str) else name
-            fields.setdefault(key.upper(), []).append(info)
+            fields.setdefault(key.upper(), []).append((cls, name))
     return fields
 
 
-def _field_error(info: Any, value: str) -> str | None:
-    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[(info.annotation, *info.metadata)])
+def _field_error(model: Any, field: str, value: str) -> str | None:
+    """The model's own check of one field: its type, bounds and field validators (as at cold start)."""
     try:
-        adapter.validate_python(value)
+        model.__pydantic_validator__.validate_assignment(model.model_construct(), field, value)
     except ValidationError as exc:
         return str(exc.errors()[0]["msg"])
     return None
@@ -123,8 +123,8 @@ def _problems(template: LocalTemplate, name: str, value: str) -> Iterator[str]:
         reason = template.parameter_error(parameter, value)
         if reason:
             yield reason
-    for info in _settings_fields().get(name, []):
-        reason = _field_error(info, value)
+    for model, field_name in _settings_fields().get(name, []):
+        reason = _field_error(model, field_name, value)
         if reason:
             yield reason
 

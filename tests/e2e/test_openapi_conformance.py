@@ -227,7 +227,7 @@ def test_the_main_flow_conforms_to_the_served_document(api: httpx.Client, confor
         (f"/api/admin/users/{buyer['user']['id']}/grant", {"symbol": symbol, "quantity": 1}),
     ]:
         assert _code(api.post(path, headers=buyer["headers"], json=body)) == (403, "forbidden")
-    deposit_one = {"amount": "1"}  # not the contract's form
+    deposit_one = {"amount": "01.00"}  # not the form the api reads (a leading zero)
     user_path = f"/api/admin/users/{buyer['user']['id']}"
     assert _code(api.post(f"{user_path}/deposit", headers=admin, json=deposit_one)) == (
         422,

@@ -117,3 +117,21 @@ def test_through_mangum_as_api_gateway_sends_it(client: TestClient, base64_encod
     assert (
         json.loads(answer["body"])["error"]["message"] == f"the body is nested deeper than {MAX_DEPTH} levels"
     )
+
+
+@pytest.mark.parametrize("literal", ["1.0000000000000000000000001", "101.2500000000000000001", "1e999"])
+def test_a_number_a_float_cannot_hold_is_refused_not_rounded(client: TestClient, literal: str) -> None:
+    # Given an order whose price would silently become 1.00 / 101.25 once read as a float
+    body = '{"symbol":"ACME","side":"buy","type":"limit","quantity":1,"limit_price":' + literal + "}"
+    response = client.post("/api/orders", content=body, headers={"content-type": "application/json"})
+    # Then it is refused before any route runs (no token needed to see it), in the envelope
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and error["details"][0]["type"] == "number_inexact"
+
+
+@pytest.mark.parametrize("literal", ["101.25", "0.1", "1e2", "101.5"])
+def test_numbers_a_float_holds_pass_the_guard(client: TestClient, literal: str) -> None:
+    body = '{"symbol":"ACME","side":"buy","type":"limit","quantity":1,"limit_price":' + literal + "}"
+    response = client.post("/api/orders", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 401  # past the guard: the route wants a token

@@ -127,3 +127,10 @@ def test_the_banner_prints_the_admin_password_only_when_it_is_the_local_default(
     custom = _banner(admin_email="me@example.com", admin_password="my own secret")
     assert "my own secret" not in custom
     assert "Admin      me@example.com / (ADMIN_PASSWORD, not shown)" in custom
+
+
+def test_a_settings_field_validator_is_applied_before_the_start() -> None:
+    # CORS_ALLOWED_ORIGINS is a plain str whose check is ApiSettings' own field validator
+    assert from_environ({"CORS_ALLOWED_ORIGINS": "http://localhost:5173"}).overrides
+    with pytest.raises(FunctionSettingError, match="CORS_ALLOWED_ORIGINS"):
+        from_environ({"CORS_ALLOWED_ORIGINS": "*"})

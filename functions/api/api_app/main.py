@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -89,12 +91,27 @@ def _bad_string_at(value: Any, path: list[str]) -> list[str] | None:
     return None
 
 
+def _float_noting(inexact: list[str]) -> Callable[[str], float]:
+    """A ``parse_float`` that reads like json's own but notes each literal a float changes (more
+    digits than a double holds, e.g. ``1.0000000000000000000000001`` would be read as 1.00): the
+    app would otherwise decide on a value the client did not send."""
+
+    def parse(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value) or Decimal(literal) != Decimal(repr(value)):
+            inexact.append(literal)
+        return value
+
+    return parse
+
+
 class BodyGuard:
     """Pure ASGI, outermost: refuses before any route runs, in the error envelope,
     - a body over ``max_body`` bytes (413, declared or streamed: reading stops at the limit);
     - a body that is not JSON by its Content-Type (415; no Content-Type is read as JSON);
     - a JSON body that is not UTF-8, or nests deeper than ``json_limits.MAX_DEPTH`` levels (checked
       before parsing: Python's parser would raise RecursionError), or holds NaN/Infinity (400), or a
+      number a float cannot hold exactly (422: ``1.0000000000000000000000001`` is not 1.00), or a
       lone surrogate escape such as "\\ud800" in a string (422 with the field path: it cannot be
       stored or hashed).
     The body it read is replayed to the app unchanged."""
@@ -154,12 +171,26 @@ class BodyGuard:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return errors.envelope(400, "malformed_request", "the body is not UTF-8")
+        inexact: list[str] = []
         try:
-            value = json_limits.loads(text, parse_constant=_no_constant)
+            value = json_limits.loads(text, parse_constant=_no_constant, parse_float=_float_noting(inexact))
         except json_limits.TooDeep as exc:
             return errors.envelope(400, "malformed_request", f"the body is {exc}", {"max_depth": exc.limit})
         except ValueError:
             return errors.envelope(400, "malformed_request", "the body is not valid JSON")
+        if inexact:
+            return errors.envelope(
+                422,
+                "validation_error",
+                "the request is not valid",
+                [
+                    {
+                        "loc": ["body"],
+                        "msg": f"the number {inexact[0][:40]} cannot be read exactly: send it as a string",
+                        "type": "number_inexact",
+                    }
+                ],
+            )
         if "\\u" in text:
             path = _bad_string_at(value, ["body"])
             if path is not None:
