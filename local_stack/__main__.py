@@ -16,6 +16,7 @@ from local_stack.config import (
     StackConfig,
     state_dir_from_env,
 )
+from local_stack.demo.market import DemoMarket
 from local_stack.stack import LocalStack
 from local_stack.state_dir import StateDir, StateDirBusy
 
@@ -80,6 +81,8 @@ def main() -> None:
         stack.stop()
         raise SystemExit("local stack not started: interrupted") from None
     print(banner(config, stack, time.monotonic() - started), flush=True)
+    admin = (config.admin_email, config.admin_password)
+    demo = DemoMarket(config.demo, stack.api_url, stack.ws_url, admin).start() if config.demo else None
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -88,6 +91,8 @@ def main() -> None:
         if not stack.ready():
             print("a part of the local stack stopped; shutting down", flush=True)
             break
+    if demo is not None:
+        print(demo.shutdown(), flush=True)  # the traders first: they stop before the stack they use
     stack.stop()
     print("stopped", flush=True)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local_stack import console_log, function_settings
+from local_stack.demo import settings as demo_settings
 from local_stack.event_sources import DEFAULT_TIME_SCALE, local_time_scale
 from local_stack.faults import FaultRegistry
 from local_stack.function_settings import FunctionEnvironment
@@ -65,6 +66,7 @@ class StackConfig:
     # the functions' settings from the environment (STARTING_CASH=500.00 make run): function_settings.py
     functions_env: FunctionEnvironment = field(default_factory=FunctionEnvironment)
     log_format: str = "console"  # LOCAL_LOG_FORMAT: console (one short line per record) or json (as on AWS)
+    demo: demo_settings.DemoSettings | None = None  # DEMO=1: the demo traders (local_stack/demo), else None
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -81,6 +83,7 @@ class StackConfig:
             state_dir=state_dir_from_env(),
             functions_env=function_settings.from_environ(os.environ),  # FunctionSettingError
             log_format=console_log.local_log_format(os.environ.get("LOCAL_LOG_FORMAT")),
+            demo=demo_settings.from_environ(os.environ),  # DEMO, DEMO_TRADERS, DEMO_RATE, DEMO_SEED
         )
 
 
