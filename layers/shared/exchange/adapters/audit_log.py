@@ -170,7 +170,7 @@ class AuditLogStore:
         arrival order (one index holds both: eventually consistent)."""
         from exchange.adapters.matcher_store import order_from_item  # it imports this module
 
-        items = self.table.query_all("book_symbol = :s", {":s": symbol}, index="open_orders")
+        items = list(self.table.query_all("book_symbol = :s", {":s": symbol}, index="open_orders"))
         waiting = {i["id"] for i in items if order_from_item(i).waiting}
         return (
             sorted((resting_view(i) for i in items if i["id"] not in waiting), key=lambda v: v["book_seq"]),
