@@ -10,9 +10,12 @@ import httpx
 
 from tests.e2e.conftest import bearer, grant, place_order, settled, wait_until
 
+# public market data may be served from the api's 1 s memo (API.md "Public caching"): ask past it
+FRESH = {"Cache-Control": "no-cache"}
+
 
 def _status(http: httpx.Client, symbol: str) -> str:
-    return str(http.get(f"/api/stocks/{symbol}").json()["status"])
+    return str(http.get(f"/api/stocks/{symbol}", headers=FRESH).json()["status"])
 
 
 def test_halt_rejects_late_orders_then_409_then_resume_trades(
@@ -58,7 +61,7 @@ def test_halt_rejects_late_orders_then_409_then_resume_trades(
         assert r.status_code == 409, r.text
         assert r.json()["error"]["code"] == "stock_halted"
     # resting orders stay; a cancel still works
-    book = http.get(f"/api/stocks/{symbol}/orderbook").json()
+    book = http.get(f"/api/stocks/{symbol}/orderbook", headers=FRESH).json()
     assert book["asks"] == [{"price": "21.00", "quantity": 3, "orders": 1}]
     assert http.delete(f"/api/orders/{first.json()['id']}", headers=buyer["headers"]).status_code == 202
     buyer_ws.wait_for(lambda m: m["type"] == "ORDER_CANCELLED" and m["data"]["id"] == first.json()["id"])

@@ -11,6 +11,9 @@ import pytest
 
 from tests.e2e.conftest import grant, place_order, settled
 
+# public market data may be served from the api's 1 s memo (API.md "Public caching"): ask past it
+FRESH = {"Cache-Control": "no-cache"}
+
 
 def _stop(
     http: httpx.Client, user: dict[str, Any], symbol: str, side: str, qty: int, **body: Any
@@ -84,7 +87,7 @@ def test_a_stop_triggers_fills_and_a_cascade_follows_in_order(
     assert (a_waiting["status"], a_waiting["triggered_at"]) == ("open", None)
     assert b_waiting["status"] == "open"
     # waiting stops are not in the depth
-    book = http.get(f"/api/stocks/{symbol}/orderbook").json()
+    book = http.get(f"/api/stocks/{symbol}/orderbook", headers=FRESH).json()
     assert book["bids"] == [] and [lv["price"] for lv in book["asks"]] == ["50.00", "50.50", "51.00"]
 
     # When a buyer takes the 50.00 ask: alice triggers and buys 2 @ 50.50, which triggers bob
@@ -121,9 +124,9 @@ def test_a_stop_triggers_fills_and_a_cascade_follows_in_order(
         2,
         "51.00",
     )
-    book = http.get(f"/api/stocks/{symbol}/orderbook").json()
+    book = http.get(f"/api/stocks/{symbol}/orderbook", headers=FRESH).json()
     assert book["bids"] == [{"price": "51.00", "quantity": 1, "orders": 1}] and book["asks"] == []
-    trades = http.get(f"/api/stocks/{symbol}/trades").json()["trades"]
+    trades = http.get(f"/api/stocks/{symbol}/trades", headers=FRESH).json()["trades"]
     assert [(t["price"], t["quantity"]) for t in reversed(trades)] == [
         ("50.00", 1),
         ("50.50", 2),
