@@ -173,6 +173,9 @@ class FakeClient:
     def resting(self, _: str) -> list[tuple[str, str, int, int, int]]:
         return self.resting_orders
 
+    def book(self, symbol: str) -> tuple[list[tuple[str, str, int, int, int]], list[Any]]:
+        return self.resting(symbol), []  # no waiting stops
+
 
 LOG = [
     LogEntry(1, "new", LogOrder("s1", "u1", "sell", "limit", "gtc", 5, 10_100)),

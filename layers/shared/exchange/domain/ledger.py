@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from exchange.domain.batch import (
     BatchCommit,
@@ -29,51 +28,13 @@ from exchange.domain.errors import StaleState
 from exchange.domain.money import div_round_half_up
 from exchange.domain.records import Holding, Order, OrderFill, OrderStatus, Stock, StoredBook, Trade
 from exchange.domain.steps import BookEvent, Event, Levels, OrderEvent, TradeEvent
+from exchange.domain.working import Commit, WorkingHolding
 
 RESTING = (OrderStatus.OPEN.value, OrderStatus.PARTIALLY_FILLED.value)  # may be in the engine's book
 # cut a commit at a message boundary once it holds this many operations: the next message's first
 # fill (at most 14 operations: the stock, a candle per interval, the trade, two orders, fills, cash
 # accounts and holdings) then always fits, so a commit never ends before an order's first fill
 FLUSH_AT_OPS = 60
-
-
-@dataclass
-class _Holding:
-    """A holding as read or last written, and what the current commit changes."""
-
-    base: Holding
-    available_delta: int = 0
-    reserved_delta: int = 0
-    cost_basis: int = 0
-    realized_pnl: int = 0
-
-    @classmethod
-    def of(cls, h: Holding) -> _Holding:
-        return cls(h, cost_basis=h.cost_basis, realized_pnl=h.realized_pnl)
-
-    def held(self) -> int:
-        return self.base.available + self.base.reserved + self.available_delta + self.reserved_delta
-
-    def written(self) -> Holding:
-        b = self.base
-        return Holding(
-            b.user_id,
-            b.symbol,
-            b.available + self.available_delta,
-            b.reserved + self.reserved_delta,
-            self.cost_basis,
-            self.realized_pnl,
-            exists=True,
-        )
-
-
-@dataclass
-class Commit:
-    """A settled commit and the events it announces."""
-
-    batch: BatchCommit
-    events: list[Event] = field(default_factory=list)
-    started: int = 0  # the batch's steps begun by the end of this commit (the audit log's cut)
 
 
 class Ledger:
@@ -96,7 +57,7 @@ class Ledger:
         self.stock = dataclasses.replace(stock)
         self.orders = {oid: dataclasses.replace(o) for oid, o in orders.items()}
         self._expected = {oid: (o.status, o.filled_quantity, o.cancel_requested) for oid, o in orders.items()}
-        self._holdings = {u: _Holding.of(h) for u, h in holdings.items()}
+        self._holdings = {u: WorkingHolding.of(h) for u, h in holdings.items()}
         self.version, self.next_seq = book.version, book.next_seq
         self.stops = book.stops  # the waiting stops' digest, as applied so far
         self.sequence = book.sequence
@@ -336,7 +297,7 @@ class Ledger:
         d.available += available
         d.reserved += reserved
 
-    def _holding(self, user_id: str) -> _Holding:
+    def _holding(self, user_id: str) -> WorkingHolding:
         h = self._holdings.get(user_id)
         if h is None:
             raise KeyError(f"holding of {user_id} was not read")
@@ -412,7 +373,7 @@ class Ledger:
         for oid, w in batch.orders.items():
             self._expected[oid] = (w.order.status, w.order.filled_quantity, w.order.cancel_requested)
         for uid in batch.holdings:
-            self._holdings[uid] = _Holding.of(self._holdings[uid].written())
+            self._holdings[uid] = WorkingHolding.of(self._holdings[uid].written())
         for cw in batch.candles:
             self._candle_base[(cw.candle.interval, cw.candle.start)] = cw.candle.last_seq
         self._reset()
