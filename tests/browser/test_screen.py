@@ -22,6 +22,18 @@ PASSWORD = "correct horse battery"
 TIMEOUT_MS = 15_000
 
 
+def wait_true(page: Any, expression: str, timeout: float = 15.0) -> None:
+    """Wait until a JavaScript expression is true on the page. Polled from here through
+    ``page.evaluate`` (the DevTools protocol, which the page's CSP does not govern): Playwright's own
+    ``wait_for_function`` polls by evaluating the string inside the page, which the screen's
+    ``script-src 'self'`` (no 'unsafe-eval') refuses whenever the first check is not yet true."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.05)
+
+
 def _symbol() -> str:
     return "".join(chr(ord("A") + int(c, 16) % 26) for c in uuid.uuid4().hex[:6])
 
@@ -93,7 +105,7 @@ def _sign_in(page: Any, email: str, *, register: bool) -> None:
     page.click("#register" if register else "#login")
     page.wait_for_selector("#who:not([hidden])")
     page.wait_for_selector("#ws-status[data-state='live']")
-    page.wait_for_function("document.querySelector('#ws-status').textContent.includes('signed in')")
+    wait_true(page, "document.querySelector('#ws-status').textContent.includes('signed in')")
 
 
 def _ticket(page: Any, side: str, quantity: int, price: str) -> None:
@@ -131,7 +143,7 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
     _sign_in(seller, seller_email, register=False)
     buyer = _open(browser, stack, symbol)
     _sign_in(buyer, f"buyer-{uuid.uuid4().hex[:8]}@example.com", register=True)
-    buyer.wait_for_function("document.querySelector('#cash-available').textContent === '100,000.00'")
+    wait_true(buyer, "document.querySelector('#cash-available').textContent === '100,000.00'")
     seller.wait_for_selector(f"#holdings tr[data-holding='{symbol}']")
     assert seller.text_content(f"#holdings tr[data-holding='{symbol}'] td:nth-child(2)") == "50"
 
@@ -149,11 +161,9 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
     assert fill[1:] == [symbol, "buy", "101.50", "10"], fill
     buyer.wait_for_selector(f"#holdings tr[data-holding='{symbol}']")
     assert buyer.text_content(f"#holdings tr[data-holding='{symbol}'] td:nth-child(2)") == "10"
-    buyer.wait_for_function("document.querySelector('#cash-available').textContent === '98,985.00'")
+    wait_true(buyer, "document.querySelector('#cash-available').textContent === '98,985.00'")
     assert buyer.text_content("#cash-reserved") == "0.00"
-    buyer.wait_for_function(
-        "document.querySelector('#t-msg').textContent.endsWith('filled (10 filled at 101.50)')"
-    )
+    wait_true(buyer, "document.querySelector('#t-msg').textContent.endsWith('filled (10 filled at 101.50)')")
     assert symbol not in (buyer.text_content("#open-orders") or "")  # filled: not open
     tape = buyer.locator("#tape tr").first.locator("td").all_text_contents()
     assert tape[1:] == ["101.50", "10"], tape
@@ -161,13 +171,13 @@ def test_two_traders_cross_through_the_page_and_see_fill_portfolio_and_tape(
     assert buyer.text_content(f"#stock-list tr[data-symbol='{symbol}'] td:nth-child(3)") == "+1.50%"
     # and the seller's page: the order left the open orders, the fill, 40 shares and the cash
     seller.wait_for_selector("#fills tr:has-text('101.50')")
-    seller.wait_for_function(f"!document.querySelector('#open-orders').textContent.includes('{symbol}')")
-    seller.wait_for_function("document.querySelector('#cash-available').textContent === '101,015.00'")
+    wait_true(seller, f"!document.querySelector('#open-orders').textContent.includes('{symbol}')")
+    wait_true(seller, "document.querySelector('#cash-available').textContent === '101,015.00'")
     held = f"#holdings tr[data-holding='{symbol}'] td:nth-child(2)"
-    seller.wait_for_function(f'document.querySelector("{held}").textContent === "40"')
+    wait_true(seller, f'document.querySelector("{held}").textContent === "40"')
     seller.wait_for_selector("#tape tr:has-text('101.50')")
     # and the book is empty again on both pages
-    buyer.wait_for_function("document.querySelector('#asks').children.length === 0")
+    wait_true(buyer, "document.querySelector('#asks').children.length === 0")
 
     # When the buyer tries a market order on the now empty book: the API's message is shown
     buyer.click(".side.buy")
@@ -254,7 +264,7 @@ def test_a_gap_in_the_book_sequence_makes_the_page_fetch_the_book_again(
     page.wait_for_selector("#asks .lrow:has-text('51.00')")
     assert fetched, "no REST re-fetch of the book after the gap"
     book = http.get(f"/api/stocks/{symbol}/orderbook").json()
-    page.wait_for_function(f"document.querySelector('#book-seq').textContent === 'seq {book['sequence']}'")
+    wait_true(page, f"document.querySelector('#book-seq').textContent === 'seq {book['sequence']}'")
 
 
 def test_the_ticket_offers_the_order_types_of_the_openapi_document_and_shows_the_apis_refusal(

@@ -46,7 +46,9 @@ async function failure(res) {
 }
 
 async function raw(method, path, { body, auth = true, headers = {} } = {}) {
-  const h = { Accept: "application/json", ...headers };
+  // a live view's snapshots (first view, a sequence gap) must be the instant state: past the
+  // browser's cache and the api's 1 s memo of public market data (API.md "Public caching")
+  const h = { Accept: "application/json", "Cache-Control": "no-cache", ...headers };
   if (body !== undefined) h["Content-Type"] = "application/json";
   if (auth && accessToken) h.Authorization = `Bearer ${accessToken}`;
   return fetch(path, {
@@ -54,6 +56,7 @@ async function raw(method, path, { body, auth = true, headers = {} } = {}) {
     headers: h,
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
+    cache: "no-store",
   });
 }
 
