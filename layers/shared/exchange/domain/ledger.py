@@ -178,14 +178,7 @@ class Ledger:
             self._check_resting(o, remaining)
         if o.waiting and o.book_seq is not None:  # an untriggered stop (armed, not just placed)
             self.stops = toggle_stop(self.stops, o.id, False)
-        if o.is_buy:
-            self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
-            o.reserved_cash = 0
-        else:
-            h = self._holding(o.user_id)
-            h.reserved_delta -= o.reserved_quantity
-            h.available_delta += o.reserved_quantity
-            o.reserved_quantity = 0
+        self._release_reservation(o)
         expired = reason == "expired"
         o.status = OrderStatus.EXPIRED.value if expired else OrderStatus.CANCELLED.value
         o.cancel_reason, o.updated_at, o.book_seq = reason, self.now, None
@@ -199,14 +192,7 @@ class Ledger:
         back, it becomes ``rejected`` and its user gets ORDER_REJECTED (no ORDER_ACCEPTED)."""
         o = self.orders[order_id]
         self.next_seq = max(self.next_seq, seq + 1)
-        if o.is_buy:
-            self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
-            o.reserved_cash = 0
-        else:
-            h = self._holding(o.user_id)
-            h.reserved_delta -= o.reserved_quantity
-            h.available_delta += o.reserved_quantity
-            o.reserved_quantity = 0
+        self._release_reservation(o)
         o.status, o.reject_reason = OrderStatus.REJECTED.value, reason
         o.updated_at, o.book_seq = self.now, None
         self._touch(o)
@@ -216,6 +202,17 @@ class Ledger:
         """A halt or resume: the stock's trading status, written on its STOCK item."""
         self.stock.status = status
         self._status = status
+
+    def _release_reservation(self, o: Order) -> None:
+        """All that ``o`` still holds back returns to its owner's available cash or shares."""
+        if o.is_buy:
+            self._move_cash(o.user_id, available=o.reserved_cash, reserved=-o.reserved_cash)
+            o.reserved_cash = 0
+        else:
+            h = self._holding(o.user_id)
+            h.reserved_delta -= o.reserved_quantity
+            h.available_delta += o.reserved_quantity
+            o.reserved_quantity = 0
 
     def _check_resting(self, o: Order, remaining: int) -> None:
         """The engine's book is rebuilt from an index that may lag: an order it holds that the
