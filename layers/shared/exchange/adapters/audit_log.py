@@ -19,6 +19,7 @@ from typing import Any
 
 from exchange import keys
 from exchange.adapters.dynamo import Item, Table
+from exchange.adapters.order_items import order_from_item
 from exchange.domain.batch import LogInput
 from exchange.domain.money import format_cents
 from exchange.domain.records import Order
@@ -168,8 +169,6 @@ class AuditLogStore:
     def resting(self, symbol: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The orders resting in the book and the untriggered stops waiting outside it, each in
         arrival order (one index holds both: eventually consistent)."""
-        from exchange.adapters.matcher_store import order_from_item  # it imports this module
-
         items = list(self.table.query_all("book_symbol = :s", {":s": symbol}, index="open_orders"))
         waiting = {i["id"] for i in items if order_from_item(i).waiting}
         return (
